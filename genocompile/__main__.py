@@ -1,0 +1,5 @@
+import sys
+
+from genocompile.cli.main import main
+
+sys.exit(main())

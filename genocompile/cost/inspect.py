@@ -1,0 +1,43 @@
+"""What `genocompile inspect` reports about a genotype's reference model: parameters and MultiAdds."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from genocompile.cost.counting import count_multiadds, count_params
+from genocompile.genotype import Genotype, genotype_hash
+
+
+@dataclass(frozen=True)
+class ModelCosts:
+    params: int
+    multiadds: int
+    multiadds_by_op: dict[str, int]  # fvcore operator kind (conv, batch_norm, linear, ...)
+    multiadds_by_block: dict[str, int]  # genotype op name, or stem / preprocess / classifier ...
+    unsupported_ops: dict[str, int]  # aten ops fvcore counted as zero, with occurrences
+
+    def to_dict(self) -> dict:
+        return {"params": self.params, "multiadds": self.multiadds, "multiadds_by_op": self.multiadds_by_op,
+                "multiadds_by_block": self.multiadds_by_block, "unsupported_ops": self.unsupported_ops}
+
+
+_CACHE: dict[str, ModelCosts] = {}  # by genotype hash: searchers ask about the same genotype often
+
+
+def reference_costs(genotype: Genotype) -> ModelCosts:
+    """Parameters (auxiliary head excluded) and fvcore MultiAdds of the genotype's reference model at batch 1."""
+    key = genotype_hash(genotype)
+    if key not in _CACHE:
+        _CACHE[key] = _count(genotype)
+    return _CACHE[key]
+
+
+def _count(genotype: Genotype) -> ModelCosts:
+    from genocompile.models import build_reference
+
+    model = build_reference(genotype, seed=0)
+    counted = count_multiadds(model, (1, 3, *genotype.network.input_size))
+    labels = model.block_labels() if hasattr(model, "block_labels") else {"": "model"}
+    return ModelCosts(params=count_params(model), multiadds=counted.total,
+                      multiadds_by_op=dict(sorted(counted.by_operator.items(), key=lambda kv: -kv[1])),
+                      multiadds_by_block=dict(sorted(counted.by_label(labels).items(), key=lambda kv: -kv[1])),
+                      unsupported_ops=counted.unsupported)
