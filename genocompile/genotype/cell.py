@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Mapping
 
 from genocompile.errors import GenotypeError
 from genocompile.genotype.network import DartsNetwork, get_skeleton, network_from_dict, network_to_dict, with_network
+from genocompile.genotype.registry import register_family
 from genocompile.ops.table import CELL_OPS
 
 Edge = tuple[str, int]
@@ -64,6 +65,7 @@ def validate_cell(kind: str, edges: tuple[Edge, ...], concat: tuple[int, ...], o
         raise GenotypeError(f"{where}_concat: {list(concat)} names a node twice; list each node once")
 
 
+@register_family
 @dataclass(frozen=True)
 class CellGenotype:
     """A validated cell genotype. Construct it directly, with `from_dict`, or with `load_genotype`."""

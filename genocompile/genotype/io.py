@@ -11,20 +11,13 @@ from pathlib import Path
 from typing import Any, Mapping, Union
 
 from genocompile.errors import GenotypeError
-from genocompile.genotype.cell import CellGenotype
 from genocompile.genotype.darts_text import parse_darts_text
+from genocompile.genotype.registry import FAMILIES
 
 FORMAT_VERSION = 1
-FAMILIES: dict[str, type] = {"cell": CellGenotype}
 
-Genotype = Union[CellGenotype]
+Genotype = Any  # an instance of any registered family class (see genocompile.genotype.registry)
 GenotypeSource = Union[Genotype, Mapping[str, Any], str, Path]
-
-
-def register_family(cls: type) -> type:
-    """Register a genotype family class (it has `family`, `from_dict`, `to_dict`)."""
-    FAMILIES[cls.family] = cls
-    return cls
 
 
 def genotype_from_dict(data: Any) -> Genotype:

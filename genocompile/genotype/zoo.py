@@ -18,8 +18,14 @@ _CELL_ZOO = {
     "enasnet": "ENASNet = Genotype(normal=[('sep_conv_3x3', 1), ('skip_connect', 1), ('sep_conv_5x5', 1), ('skip_connect', 0), ('avg_pool_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('avg_pool_3x3', 1), ('sep_conv_5x5', 1), ('avg_pool_3x3', 0)], normal_concat=[2, 3, 4, 5, 6], reduce=[('sep_conv_5x5', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('avg_pool_3x3', 1), ('sep_conv_3x3', 1), ('avg_pool_3x3', 1), ('avg_pool_3x3', 1), ('sep_conv_5x5', 4), ('sep_conv_3x3', 5), ('sep_conv_5x5', 0)], reduce_concat=[2, 3, 4, 5, 6])",
 }
 
-# Other families add their published entries here (name -> canonical JSON dict or DARTS text).
 ZOO: dict[str, object] = dict(_CELL_ZOO)
+
+
+def register_zoo(name: str, entry: object) -> None:
+    """Add a published genotype: `entry` is a canonical JSON dict or DARTS text (other families' modules call this)."""
+    if name in ZOO:
+        raise RuntimeError(f"zoo entry {name!r} registered twice")
+    ZOO[name] = entry
 
 
 def zoo_names() -> list[str]:
