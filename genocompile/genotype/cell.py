@@ -40,9 +40,10 @@ def _freeze_concat(where: str, concat: Any) -> tuple[int, ...]:
     return tuple(concat)
 
 
-def validate_cell(kind: str, edges: tuple[Edge, ...], concat: tuple[int, ...], ops: tuple[str, ...] = CELL_OPS) -> None:
-    """Raise GenotypeError naming the first problem of one cell, and how to fix it."""
-    where = f"cell {kind}"
+def validate_cell(kind: str, edges: tuple[Edge, ...], concat: tuple[int, ...], ops: tuple[str, ...] = CELL_OPS,
+                  where: str | None = None) -> None:
+    """Raise GenotypeError naming the first problem of one cell, and how to fix it (`where` prefixes messages)."""
+    where = where or f"cell {kind}"
     if len(edges) % 2:
         raise GenotypeError(f"{where}: {len(edges)} [op, input] pairs is odd; every node takes exactly two, "
                             f"so add or remove one pair")
