@@ -12,13 +12,12 @@ most a factor 2. TF's `backbone` writes level k for rate 4 * 2**k.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping, Sequence
 
 from genocompile.errors import GenotypeError
 from genocompile.genotype.cell import Edge, _freeze_edges, validate_cell
-from genocompile.genotype.network import Skeleton, get_skeleton, network_from_dict, network_to_dict, \
-    register_skeleton, with_network
+from genocompile.genotype.network import NetworkedGenotype, Skeleton, network_to_dict, register_skeleton
 from genocompile.genotype.registry import register_family
 from genocompile.genotype.zoo import register_zoo
 from genocompile.ops.table import AUTODEEPLAB_OPS
@@ -102,7 +101,7 @@ def _validate_network_for_path(n: AutoDeepLabNetwork, path: tuple[int, ...]) -> 
 
 @register_family
 @dataclass(frozen=True)
-class HierarchicalGenotype:
+class HierarchicalGenotype(NetworkedGenotype):
     """A validated Auto-DeepLab genotype. Construct it directly, with `from_dict`, or with `load_genotype`."""
 
     family: ClassVar[str] = "hierarchical"
@@ -116,12 +115,7 @@ class HierarchicalGenotype:
     def __post_init__(self) -> None:
         object.__setattr__(self, "cell", _freeze_edges("cell", self.cell))
         object.__setattr__(self, "path", _freeze_path(self.path))
-        if self.network is None or isinstance(self.network, Mapping):
-            object.__setattr__(self, "network", network_from_dict(self.network, self.family, self.default_skeleton))
-        elif get_skeleton(getattr(self.network, "skeleton", None), self.family).settings is not type(self.network):
-            raise GenotypeError(f"network: {self.network!r} is not a {self.family}-family network description")
-        if not isinstance(self.name, str) or not self.name:
-            raise GenotypeError(f"name must be a non-empty string, got {self.name!r}")
+        self._freeze_network_and_name()
         validate_cell("", self.cell, tuple(range(2, 2 + self.blocks)), ops=AUTODEEPLAB_OPS, where="cell")
         validate_path(self.path)
         _validate_network_for_path(self.network, self.path)
@@ -156,12 +150,6 @@ class HierarchicalGenotype:
                                     f"([op, input] pairs) and a path (one downsample rate per layer)")
         return cls(cell=data["cell"], path=data["path"], network=data.get("network"),
                    name=data.get("name", "genotype"))
-
-    def with_network(self, skeleton: str | None = None, **changes: Any) -> "HierarchicalGenotype":
-        return replace(self, network=with_network(self.network, self.family, skeleton, **changes))
-
-    def renamed(self, name: str) -> "HierarchicalGenotype":
-        return replace(self, name=name)
 
 
 # --- the TensorFlow form -------------------------------------------------------------------------
