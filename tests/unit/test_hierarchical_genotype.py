@@ -9,6 +9,7 @@ from genocompile.errors import GenotypeError
 from genocompile.genotype import HierarchicalGenotype, genotype_from_dict, genotype_hash, load_genotype, to_json
 from genocompile.genotype.hierarchical import TF_AUTODEEPLAB, from_tf
 from genotype_factory import random_hierarchical
+from refusal import refused
 
 # Golden: changes only if the canonical form or the skeleton defaults change (that orphans journals and bundles).
 AUTODEEPLAB_HASH = "6d90cccd5529d9c5b4e365c61eb62cdefc4c546a93e59090547b88f1bfc748da"
@@ -17,16 +18,6 @@ AUTODEEPLAB_HASH = "6d90cccd5529d9c5b4e365c61eb62cdefc4c546a93e59090547b88f1bfc7
 @pytest.fixture
 def good() -> dict:
     return load_genotype("zoo:autodeeplab").to_dict()
-
-
-def refused(data, *fragments):
-    with pytest.raises(GenotypeError) as info:
-        genotype_from_dict(data)
-    message = str(info.value)
-    assert "\n" not in message
-    for fragment in fragments:
-        assert fragment in message, message
-    return message
 
 
 def test_zoo_entry_is_the_published_network():
