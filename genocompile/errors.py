@@ -21,3 +21,7 @@ class CheckpointError(GenocompileError):
 
 class ShapeError(GenocompileError, ValueError):
     """An input whose shape or dtype the model cannot take."""
+
+
+class DataError(GenocompileError):
+    """A data set that is missing, laid out wrongly, or does not fit the task."""

@@ -6,11 +6,11 @@ concatenates the nodes named in `*_concat`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping
 
 from genocompile.errors import GenotypeError
-from genocompile.genotype.network import DartsNetwork, get_skeleton, network_from_dict, network_to_dict, with_network
+from genocompile.genotype.network import DartsNetwork, NetworkedGenotype, network_to_dict
 from genocompile.genotype.registry import register_family
 from genocompile.ops.table import CELL_OPS
 
@@ -40,9 +40,10 @@ def _freeze_concat(where: str, concat: Any) -> tuple[int, ...]:
     return tuple(concat)
 
 
-def validate_cell(kind: str, edges: tuple[Edge, ...], concat: tuple[int, ...], ops: tuple[str, ...] = CELL_OPS) -> None:
-    """Raise GenotypeError naming the first problem of one cell, and how to fix it."""
-    where = f"cell {kind}"
+def validate_cell(kind: str, edges: tuple[Edge, ...], concat: tuple[int, ...], ops: tuple[str, ...] = CELL_OPS,
+                  where: str | None = None) -> None:
+    """Raise GenotypeError naming the first problem of one cell, and how to fix it (`where` prefixes messages)."""
+    where = where or f"cell {kind}"
     if len(edges) % 2:
         raise GenotypeError(f"{where}: {len(edges)} [op, input] pairs is odd; every node takes exactly two, "
                             f"so add or remove one pair")
@@ -67,7 +68,7 @@ def validate_cell(kind: str, edges: tuple[Edge, ...], concat: tuple[int, ...], o
 
 @register_family
 @dataclass(frozen=True)
-class CellGenotype:
+class CellGenotype(NetworkedGenotype):
     """A validated cell genotype. Construct it directly, with `from_dict`, or with `load_genotype`."""
 
     family: ClassVar[str] = "cell"
@@ -86,12 +87,7 @@ class CellGenotype:
             object.__setattr__(self, kind, _freeze_edges(f"cell {kind}", getattr(self, kind)))
             object.__setattr__(self, f"{kind}_concat",
                                _freeze_concat(f"cell {kind}_concat", getattr(self, f"{kind}_concat")))
-        if self.network is None or isinstance(self.network, Mapping):
-            object.__setattr__(self, "network", network_from_dict(self.network, self.family, self.default_skeleton))
-        elif get_skeleton(getattr(self.network, "skeleton", None), self.family).settings is not type(self.network):
-            raise GenotypeError(f"network: {self.network!r} is not a {self.family}-family network description")
-        if not isinstance(self.name, str) or not self.name:
-            raise GenotypeError(f"name must be a non-empty string, got {self.name!r}")
+        self._freeze_network_and_name()
         for kind in CELL_KINDS:
             validate_cell(kind, getattr(self, kind), getattr(self, f"{kind}_concat"))
 
@@ -125,9 +121,3 @@ class CellGenotype:
         return cls(normal=data["normal"], normal_concat=data["normal_concat"], reduce=data["reduce"],
                    reduce_concat=data["reduce_concat"], network=data.get("network"),
                    name=data.get("name", "genotype"))
-
-    def with_network(self, skeleton: str | None = None, **changes: Any) -> "CellGenotype":
-        return replace(self, network=with_network(self.network, self.family, skeleton, **changes))
-
-    def renamed(self, name: str) -> "CellGenotype":
-        return replace(self, name=name)

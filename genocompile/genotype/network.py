@@ -6,8 +6,8 @@ checks); the model builders in `genocompile.models` register a builder under the
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Callable, ClassVar, Mapping
 
 from genocompile.errors import GenotypeError
 
@@ -117,6 +117,32 @@ def with_network(settings: Any, family: str, skeleton: str | None = None, **chan
     base.update({k: v for k, v in changes.items() if v is not None})
     base["skeleton"] = skeleton or settings.skeleton
     return network_from_dict(base, family, base["skeleton"])
+
+
+class NetworkedGenotype:
+    """What every family shares: the `network` settings and `name` fields, normalised and validated in one place.
+
+    A family class (a frozen dataclass with `network` and `name` fields) inherits this and calls
+    `_freeze_network_and_name()` from its `__post_init__`."""
+
+    family: ClassVar[str]
+    default_skeleton: ClassVar[str]
+
+    def _freeze_network_and_name(self) -> None:
+        network = self.network  # type: ignore[attr-defined]
+        if network is None or isinstance(network, Mapping):  # None -> the skeleton's defaults
+            object.__setattr__(self, "network", network_from_dict(network, self.family, self.default_skeleton))
+        elif get_skeleton(getattr(network, "skeleton", None), self.family).settings is not type(network):
+            raise GenotypeError(f"network: {network!r} is not a {self.family}-family network description")
+        if not isinstance(self.name, str) or not self.name:  # type: ignore[attr-defined]
+            raise GenotypeError(f"name must be a non-empty string, got {self.name!r}")  # type: ignore[attr-defined]
+
+    def with_network(self, skeleton: str | None = None, **changes: Any):
+        """The same architecture in another network (a new skeleton starts from its defaults) or settings."""
+        return replace(self, network=with_network(self.network, self.family, skeleton, **changes))  # type: ignore
+
+    def renamed(self, name: str):
+        return replace(self, name=name)  # type: ignore[type-var]
 
 
 # --- the DARTS skeletons --------------------------------------------------------------------------

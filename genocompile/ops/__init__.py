@@ -1,4 +1,4 @@
 """The op table (one source of truth for op names) and the reference modules behind it."""
-from genocompile.ops.table import CELL_OPS, DARTS_SEARCH_OPS, OPS, OpSpec, get_op, op_set, register_op
+from genocompile.ops.table import AUTODEEPLAB_OPS, CELL_OPS, DARTS_SEARCH_OPS, OPS, OpSpec, get_op, op_set, register_op
 
-__all__ = ["CELL_OPS", "DARTS_SEARCH_OPS", "OPS", "OpSpec", "get_op", "op_set", "register_op"]
+__all__ = ["AUTODEEPLAB_OPS", "CELL_OPS", "DARTS_SEARCH_OPS", "OPS", "OpSpec", "get_op", "op_set", "register_op"]

@@ -13,12 +13,13 @@ from torch import nn
 class ReLUConvBN(nn.Module):
     """ReLU -> kxk conv -> BN (the 1x1 `preprocess` of every cell)."""
 
-    def __init__(self, c_in: int, c_out: int, kernel_size: int, stride: int, padding: int, affine: bool = True):
+    def __init__(self, c_in: int, c_out: int, kernel_size: int, stride: int, padding: int, affine: bool = True,
+                 eps: float = 1e-5):
         super().__init__()
         self.op = nn.Sequential(
             nn.ReLU(inplace=False),
             nn.Conv2d(c_in, c_out, kernel_size, stride=stride, padding=padding, bias=False),
-            nn.BatchNorm2d(c_out, affine=affine),
+            nn.BatchNorm2d(c_out, eps=eps, affine=affine),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -44,19 +45,22 @@ class DilConv(nn.Module):
 
 
 class SepConv(nn.Module):
-    """Two (ReLU -> depthwise kxk -> pointwise 1x1 -> BN) layers; only the first one strides."""
+    """Two (ReLU -> depthwise kxk -> pointwise 1x1 -> BN) layers; only the first one strides.
 
-    def __init__(self, c_in: int, c_out: int, kernel_size: int, stride: int, padding: int, affine: bool = True):
+    `eps` is BatchNorm's epsilon: PyTorch's 1e-5 for DARTS, 1e-3 for the TensorFlow NAS models."""
+
+    def __init__(self, c_in: int, c_out: int, kernel_size: int, stride: int, padding: int, affine: bool = True,
+                 eps: float = 1e-5):
         super().__init__()
         self.op = nn.Sequential(
             nn.ReLU(inplace=False),
             nn.Conv2d(c_in, c_in, kernel_size, stride=stride, padding=padding, groups=c_in, bias=False),
             nn.Conv2d(c_in, c_in, 1, padding=0, bias=False),
-            nn.BatchNorm2d(c_in, affine=affine),
+            nn.BatchNorm2d(c_in, eps=eps, affine=affine),
             nn.ReLU(inplace=False),
             nn.Conv2d(c_in, c_in, kernel_size, stride=1, padding=padding, groups=c_in, bias=False),
             nn.Conv2d(c_in, c_out, 1, padding=0, bias=False),
-            nn.BatchNorm2d(c_out, affine=affine),
+            nn.BatchNorm2d(c_out, eps=eps, affine=affine),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

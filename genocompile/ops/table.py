@@ -13,6 +13,7 @@ from typing import Callable
 from torch import nn
 
 from genocompile.errors import GenotypeError
+from genocompile.ops import autodeeplab_modules as adl
 from genocompile.ops import darts_modules as m
 
 
@@ -62,6 +63,21 @@ register_op("dil_conv_5x5", "conv", "dilated (2) separable 5x5")(lambda C, strid
 register_op("conv_7x1_1x7", "conv", "1x7 then 7x1 conv")(lambda C, stride, affine: m.conv_7x1_1x7(C, stride, affine))
 
 
+# --- the Auto-DeepLab op set (tensorflow/models research/deeplab/core/nas_cell.py) -----------
+# New names where TF's semantics differ from the DARTS op of the same kind (see autodeeplab_modules);
+# `none`, `max_pool_3x3` and `avg_pool_3x3` are shared: at stride 1 they equal TF's ops exactly.
+register_op("separable_3x3_2", "conv", "TF separable_3x3_2: two (ReLU, depthwise 3x3, pointwise, BN eps 1e-3)")(
+    lambda C, stride, affine: m.SepConv(C, C, 3, stride, 1, affine, eps=adl.BN_EPS))
+register_op("separable_5x5_2", "conv", "TF separable_5x5_2: two (ReLU, depthwise 5x5, pointwise, BN eps 1e-3)")(
+    lambda C, stride, affine: m.SepConv(C, C, 5, stride, 2, affine, eps=adl.BN_EPS))
+register_op("atrous_3x3", "conv", "TF atrous_3x3: ReLU, full 3x3 conv rate 2, BN; stride 2: bilinear /2, rate 1")(
+    lambda C, stride, affine: adl.AtrousConv(C, 3, stride, affine))
+register_op("atrous_5x5", "conv", "TF atrous_5x5: ReLU, full 5x5 conv rate 2, BN; stride 2: bilinear /2, rate 1")(
+    lambda C, stride, affine: adl.AtrousConv(C, 5, stride, affine))
+register_op("identity", "identity", "skip (TF NAS 'none'): identity; ReLU, 1x1 conv/2, BN on stride-2 edges")(
+    lambda C, stride, affine: m.Identity() if stride == 1 else m.ReLUConvBN(C, C, 1, stride, 0, affine, eps=adl.BN_EPS))
+
+
 def op_set(*names: str) -> tuple[str, ...]:
     """A search space's op list, validated against the table so it cannot drift from it."""
     for name in names:
@@ -75,3 +91,6 @@ CELL_OPS = op_set("none", "max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_c
 # DARTS' search space (quark0/darts `genotypes.PRIMITIVES`).
 DARTS_SEARCH_OPS = op_set("none", "max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5",
                           "dil_conv_3x3", "dil_conv_5x5")
+# Auto-DeepLab's search space (paper section 3.1; TF names where TF has the op): ops a `hierarchical` cell may name.
+AUTODEEPLAB_OPS = op_set("none", "max_pool_3x3", "avg_pool_3x3", "identity", "separable_3x3_2", "separable_5x5_2",
+                         "atrous_3x3", "atrous_5x5")

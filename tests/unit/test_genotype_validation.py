@@ -5,21 +5,12 @@ import pytest
 
 from genocompile.errors import GenotypeError
 from genocompile.genotype import genotype_from_dict, zoo_genotype
+from refusal import refused
 
 
 @pytest.fixture
 def good() -> dict:
     return zoo_genotype("darts_v2").to_dict()
-
-
-def refused(data, *fragments):
-    with pytest.raises(GenotypeError) as info:
-        genotype_from_dict(data)
-    message = str(info.value)
-    assert "\n" not in message
-    for fragment in fragments:
-        assert fragment in message, message
-    return message
 
 
 def test_valid_genotype_passes(good):
