@@ -1,5 +1,7 @@
 """Genotypes: frozen, validated plain data with one canonical JSON form and a content hash."""
 from genocompile.genotype.cell import CellGenotype  # each family module registers itself on import
+from genocompile.genotype.chain import ChainGenotype
+from genocompile.genotype import chain_zoo  # noqa: F401  (registers the published chain architectures)
 from genocompile.genotype.io import (
     FORMAT_VERSION,
     Genotype,
@@ -14,7 +16,7 @@ from genocompile.genotype.network import SKELETONS, DartsNetwork, get_skeleton
 from genocompile.genotype.zoo import register_zoo, zoo_genotype, zoo_names
 
 __all__ = [
-    "CellGenotype", "DartsNetwork", "FAMILIES", "FORMAT_VERSION", "Genotype", "SKELETONS", "genotype_from_dict",
+    "CellGenotype", "ChainGenotype", "DartsNetwork", "FAMILIES", "FORMAT_VERSION", "Genotype", "SKELETONS", "genotype_from_dict",
     "genotype_hash", "get_skeleton", "load_genotype", "parse_genotype_text", "register_family", "register_zoo", "to_json",
     "zoo_genotype", "zoo_names",
 ]
