@@ -2,6 +2,8 @@
 from genocompile.genotype.cell import CellGenotype  # each family module registers itself on import
 from genocompile.genotype.chain import ChainGenotype
 from genocompile.genotype import chain_zoo  # noqa: F401  (registers the published chain architectures)
+from genocompile.genotype.decoder import DecoderGenotype
+from genocompile.genotype import decoder_zoo  # noqa: F401  (registers the published decoder layouts)
 from genocompile.genotype.io import (
     FORMAT_VERSION,
     Genotype,
@@ -16,7 +18,7 @@ from genocompile.genotype.network import SKELETONS, DartsNetwork, get_skeleton
 from genocompile.genotype.zoo import register_zoo, zoo_genotype, zoo_names
 
 __all__ = [
-    "CellGenotype", "ChainGenotype", "DartsNetwork", "FAMILIES", "FORMAT_VERSION", "Genotype", "SKELETONS", "genotype_from_dict",
+    "CellGenotype", "ChainGenotype", "DartsNetwork", "DecoderGenotype", "FAMILIES", "FORMAT_VERSION", "Genotype", "SKELETONS", "genotype_from_dict",
     "genotype_hash", "get_skeleton", "load_genotype", "parse_genotype_text", "register_family", "register_zoo", "to_json",
     "zoo_genotype", "zoo_names",
 ]
