@@ -49,7 +49,7 @@ def _freeze_scales(scales: Any, space: ChainSpace) -> tuple[float, ...] | None:
             raise GenotypeError(f"chain channel_scales, block {i}: {s!r} is not a channel scale of space "
                                 f"{space.name!r}; choose from {', '.join(map(str, space.channel_scales))}")
         out.append(match)
-    return None if all(s == 1.0 for s in out) else tuple(out)
+    return tuple(out)
 
 
 def validate_chain(space: ChainSpace, slots: tuple[BlockSlot, ...], choices: tuple[int, ...],
@@ -113,6 +113,8 @@ class ChainGenotype:
         if not isinstance(self.name, str) or not self.name:
             raise GenotypeError(f"name must be a non-empty string, got {self.name!r}")
         validate_chain(spec, self.slots(), self.choices, self.channel_scales)
+        if self.channel_scales is not None and all(s == 1.0 for s in self.channel_scales):
+            object.__setattr__(self, "channel_scales", None)  # the same architecture as none: one hash
 
     # --- views ---------------------------------------------------------------------------------
     @property
