@@ -1,4 +1,5 @@
 """Chain counts: the published SPOS / DetNAS / ProxylessNAS figures, and an independent closed-form count."""
+import json
 import random
 
 import pytest
@@ -82,3 +83,18 @@ def test_breakdown_covers_the_total():
                                              "xception_3x3", "conv_last", "global_pool", "classifier"}
     assert costs.multiadds_conv_linear == costs.multiadds_by_op["conv"] + costs.multiadds_by_op["linear"]
     assert "aten::unflatten" not in costs.unsupported_ops  # a view, not skipped work
+
+
+@pytest.mark.slow  # counts DARTS_V2 at 224x224 (cached for test_counting in the same run)
+def test_conv_linear_is_a_general_cost_option(capsys):
+    from genocompile.cli.main import main
+
+    # DARTS_V2 in the ImageNet network: conv 529,143,552 + linear 768,000 (shared/REFERENCE.md: 529.9M)
+    darts = reference_costs(zoo_genotype("darts_v2").with_network("darts-imagenet"))
+    assert darts.multiadds_conv_linear == 529_911_552
+    assert main(["inspect", "zoo:spos", "--input-size", "32x32", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    g = zoo_genotype("spos").with_network(input_size=(32, 32))
+    assert (report["params"], report["multiadds_conv_linear"], report["multiadds"]) == oracle_count(g.to_dict())
+    assert main(["inspect", "zoo:nekrasov_arch1", "--input-size", "32x32"]) == 0
+    assert "conv + linear" in capsys.readouterr().out
