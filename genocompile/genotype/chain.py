@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Mapping
 from genocompile.errors import GenotypeError
 from genocompile.genotype.chain_spaces import BlockSlot, ChainSpace, get_chain_space
 from genocompile.genotype.network import get_skeleton, network_from_dict, network_to_dict, with_network
-from genocompile.genotype.registry import register_family
+from genocompile.genotype.registry import check_keys, register_family
 
 _KEYS = ("genocompile", "family", "name", "space", "choices", "channel_scales", "network")
 
@@ -144,13 +144,7 @@ class ChainGenotype:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "ChainGenotype":
-        unknown = sorted(set(data) - set(_KEYS))
-        if unknown:
-            raise GenotypeError(f"chain genotype: unknown key(s) {', '.join(map(repr, unknown))}; "
-                                f"known: {', '.join(sorted(_KEYS))}")
-        for key in ("space", "choices"):
-            if key not in data:
-                raise GenotypeError(f"chain genotype: missing {key!r}; a chain genotype needs space and choices")
+        check_keys("chain", data, _KEYS, ("space", "choices"))
         return cls(space=data["space"], choices=data["choices"], channel_scales=data.get("channel_scales"),
                    network=data.get("network"), name=data.get("name", "genotype"))
 

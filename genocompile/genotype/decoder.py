@@ -29,10 +29,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Mapping
 
 from genocompile.errors import GenotypeError
+from genocompile.genotype.cell import _freeze_edges as freeze_edges  # the same [op, input] pair rules
 from genocompile.genotype.network import (
     Skeleton, get_skeleton, network_from_dict, network_to_dict, register_skeleton, with_network,
 )
-from genocompile.genotype.registry import register_family
+from genocompile.genotype.registry import check_keys, register_family
 from genocompile.ops.decoder_ops import DECODER_OPS
 
 Pair = tuple[str, int]
@@ -89,19 +90,6 @@ register_skeleton(Skeleton(
     defaults={"num_classes": 21, "agg_size": 64, "repeats": 2, "input_size": [512, 512], "auxiliary": False,
               "aux_cell": True},
     check=_check_segmenter, doc="DrSleep/nas-segm-pytorch Segmenter: encoder + MicroDecoder (PASCAL VOC settings)"))
-
-
-def _freeze_cell(cell: Any) -> tuple[Pair, ...]:
-    if not isinstance(cell, (list, tuple)) or not cell:
-        raise GenotypeError(f"decoder cell must be a non-empty list of [op, input] pairs, got {cell!r}")
-    out = []
-    for i, pair in enumerate(cell):
-        if (not isinstance(pair, (list, tuple)) or len(pair) != 2 or not isinstance(pair[0], str)
-                or isinstance(pair[1], bool) or not isinstance(pair[1], int)):
-            raise GenotypeError(f"decoder cell, pair {i}: must be [op name, input index] (a string and an integer), "
-                                f"got {pair!r}")
-        out.append((pair[0], pair[1]))
-    return tuple(out)
 
 
 def _freeze_connections(connections: Any) -> tuple[tuple[int, int], ...]:
@@ -163,7 +151,7 @@ class DecoderGenotype:
     def __post_init__(self) -> None:
         if not isinstance(self.encoder, str) or self.encoder not in ENCODERS:
             raise GenotypeError(f"decoder: unknown encoder {self.encoder!r}; known: {', '.join(sorted(ENCODERS))}")
-        object.__setattr__(self, "cell", _freeze_cell(self.cell))
+        object.__setattr__(self, "cell", freeze_edges("decoder cell", self.cell))
         object.__setattr__(self, "connections", _freeze_connections(self.connections))
         if self.network is None or isinstance(self.network, Mapping):
             object.__setattr__(self, "network", network_from_dict(self.network, self.family, self.default_skeleton))
@@ -191,13 +179,7 @@ class DecoderGenotype:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "DecoderGenotype":
-        unknown = sorted(set(data) - set(_KEYS))
-        if unknown:
-            raise GenotypeError(f"decoder genotype: unknown key(s) {', '.join(map(repr, unknown))}; "
-                                f"known: {', '.join(sorted(_KEYS))}")
-        for key in ("cell", "connections"):
-            if key not in data:
-                raise GenotypeError(f"decoder genotype: missing {key!r}; a decoder genotype needs cell and connections")
+        check_keys("decoder", data, _KEYS, ("cell", "connections"))
         return cls(cell=data["cell"], connections=data["connections"], encoder=data.get("encoder", "mobilenetv2"),
                    network=data.get("network"), name=data.get("name", "genotype"))
 

@@ -6,10 +6,11 @@ import random
 import pytest
 
 from genocompile.errors import GenotypeError
-from genocompile.genotype import ChainGenotype, genotype_from_dict, genotype_hash, load_genotype, to_json, zoo_genotype
+from genocompile.genotype import ChainGenotype, genotype_hash, load_genotype, to_json, zoo_genotype
 from genocompile.genotype.chain_spaces import CHAIN_SPACES
 from genocompile.ops import OPS
 from genotype_factory import random_chain
+from refusal import refused
 
 SPOS = [2, 1, 0, 1, 2, 0, 2, 0, 2, 0, 2, 3, 0, 0, 0, 0, 3, 2, 3, 3]
 DETNAS_LARGE = [0, 0, 3, 1, 2, 1, 0, 2, 0, 3, 1, 2, 3, 3, 2, 0, 2, 1, 1, 3,
@@ -22,15 +23,6 @@ SPOS_HASH = "bc0d4acc261f6fb856cfb7ed08965870aa3c3fb804fc51cb07ad1b4244bdb7e9"
 def good() -> dict:
     return zoo_genotype("spos").to_dict()
 
-
-def refused(data, *fragments):
-    with pytest.raises(GenotypeError) as info:
-        genotype_from_dict(data)
-    message = str(info.value)
-    assert "\n" not in message
-    for fragment in fragments:
-        assert fragment in message, message
-    return message
 
 
 # --- zoo ---------------------------------------------------------------------------------------------

@@ -4,9 +4,10 @@ import copy
 import pytest
 
 from genocompile.errors import GenotypeError
-from genocompile.genotype import DecoderGenotype, genotype_from_dict, genotype_hash, load_genotype, to_json, zoo_genotype
+from genocompile.genotype import DecoderGenotype, genotype_hash, load_genotype, to_json, zoo_genotype
 from genocompile.ops import OPS
 from genocompile.ops.decoder_ops import DECODER_OPS
+from refusal import refused
 
 # DrSleep/nas-segm-pytorch examples/inference/VOC-segm.ipynb
 ARCH0 = [[8, [0, 0, 5, 2], [0, 2, 8, 8], [0, 5, 1, 4]], [[3, 3], [3, 2], [3, 0]]]
@@ -18,15 +19,6 @@ ARCH0_HASH = "dcb705e52e0c5e9269aaae46f65355ed1c39cbc5f66d0200d90e49775eb73ae4"
 def good() -> dict:
     return zoo_genotype("nekrasov_arch0").to_dict()
 
-
-def refused(data, *fragments):
-    with pytest.raises(GenotypeError) as info:
-        genotype_from_dict(data)
-    message = str(info.value)
-    assert "\n" not in message
-    for fragment in fragments:
-        assert fragment in message, message
-    return message
 
 
 def test_op_names_follow_the_original_order():
