@@ -176,3 +176,11 @@ def test_detnas_checkpoint_with_original_names_loads(tmp_path):
     dst = load_weights(build_reference(g, seed=4), tmp_path / "detnas.pkl")
     x = torch.randn(1, 3, 32, 32)
     assert torch.equal(dst(x), src(x))
+
+
+@pytest.mark.parametrize("name", ["spos_tiny", "detnas_tiny", "proxyless_tiny"])
+def test_torch_export_captures_the_network(name):
+    model = _randomize_bn(build_reference(tiny(name)))
+    x = torch.randn(1, 3, 32, 32)
+    exported = torch.export.export(model, (x,))
+    assert torch.allclose(exported.module()(x), model(x), atol=1e-6)

@@ -137,3 +137,15 @@ def test_encoder_weights_from_a_local_file(tmp_path):
     broken["layer1.0.weight"] = torch.zeros(16, 3, 3, 3)
     with pytest.raises(CheckpointError, match="'layer1.0.weight' is \\[16, 3, 3, 3\\] in the checkpoint"):
         load_encoder_weights(build_reference(small()), broken)
+
+
+def test_torch_export_captures_the_segmenter_without_auxiliary_cells():
+    model = _randomize_bn(build_reference(small("nekrasov_arch1", auxiliary=True)))
+    x = torch.randn(1, 3, 32, 32)
+    exported = torch.export.export(model, (x,))
+    assert torch.allclose(exported.module()(x), model(x), atol=1e-5)
+    # torch.export lifts every parameter of the module, used or not; the auxiliary ones feed nothing, so an
+    # emitter drops them with the graph's dead inputs.
+    params = exported.graph_signature.inputs_to_parameters
+    aux = [n for n in exported.graph.nodes if n.op == "placeholder" and "aux_clfs" in params.get(n.name, "")]
+    assert aux and all(not n.users for n in aux)
