@@ -1,13 +1,11 @@
 """Assert that a genotype is refused with one line naming the place and the fix."""
-from __future__ import annotations
-
 import pytest
 
 from genocompile.errors import GenotypeError
 from genocompile.genotype import genotype_from_dict
 
 
-def refused(data, *fragments: str) -> str:
+def refused(data, *fragments) -> str:
     with pytest.raises(GenotypeError) as info:
         genotype_from_dict(data)
     message = str(info.value)

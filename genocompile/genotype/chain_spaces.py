@@ -27,7 +27,7 @@ from typing import Callable, Mapping
 
 from genocompile.errors import GenotypeError
 from genocompile.genotype.network import Skeleton, register_skeleton
-from genocompile.ops.table import op_set
+from genocompile.ops.table import op_set, with_signature
 
 
 @dataclass(frozen=True)
@@ -192,7 +192,7 @@ CHAIN_SPACES: dict[str, ChainSpace] = {}
 def register_chain_space(space: ChainSpace) -> ChainSpace:
     if space.name in CHAIN_SPACES:
         raise RuntimeError(f"chain space {space.name!r} registered twice")
-    op_set(*space.blocks, signature="chain")
+    with_signature(op_set(*space.blocks), "chain")
     CHAIN_SPACES[space.name] = space
     return space
 

@@ -13,7 +13,7 @@ index i of a nas-segm-pytorch layout is `DECODER_OPS[i]`.
 from __future__ import annotations
 
 from genocompile.ops import decoder_modules as m
-from genocompile.ops.table import op_set, register_op, register_signature
+from genocompile.ops.table import op_set, register_op, register_signature, with_signature
 
 register_signature("decoder", "reference(C, repeats) -> module mapping (N, C, H, W) to (N, C, H, W); "
                               "repeats = how many separable convs are stacked")
@@ -47,7 +47,7 @@ register_op("seg_skip_connect", "identity", "identity", signature="decoder")(lam
 register_op("seg_none", "zero", "zeros of the input's shape", signature="decoder")(lambda C, repeats: m.Zero())
 
 # nas-segm-pytorch `rl/genotypes.py` OP_NAMES (CVPR 2019), in its order.
-DECODER_OPS = op_set(
+DECODER_OPS = with_signature(op_set(
     "seg_conv1x1", "seg_conv3x3", "seg_sep_conv_3x3", "seg_sep_conv_5x5", "seg_global_average_pool",
     "seg_conv3x3_dil3", "seg_conv3x3_dil12", "seg_sep_conv_3x3_dil3", "seg_sep_conv_5x5_dil6",
-    "seg_skip_connect", "seg_none", signature="decoder")
+    "seg_skip_connect", "seg_none"), "decoder")

@@ -64,6 +64,14 @@ def get_op(name: str) -> OpSpec:
         raise GenotypeError(f"unknown op {name!r}; known: {', '.join(sorted(OPS))}") from None
 
 
+def with_signature(names: tuple[str, ...], signature: str) -> tuple[str, ...]:
+    """An op set (see `op_set`) checked to hold only ops built with `signature`'s constructor."""
+    for name in names:
+        if get_op(name).signature != signature:
+            raise GenotypeError(f"op {name!r} has signature {get_op(name).signature!r}, not {signature!r}")
+    return names
+
+
 # --- the DARTS op set (quark0/darts `OPS`) ----------------------------------------------------
 register_op("none", "zero", "no connection: zeros (strided on reduction edges)")(lambda C, stride, affine: m.Zero(stride))
 register_op("avg_pool_3x3", "pool", "3x3 average pool, padding 1, count_include_pad=False")(
@@ -80,13 +88,10 @@ register_op("dil_conv_5x5", "conv", "dilated (2) separable 5x5")(lambda C, strid
 register_op("conv_7x1_1x7", "conv", "1x7 then 7x1 conv")(lambda C, stride, affine: m.conv_7x1_1x7(C, stride, affine))
 
 
-def op_set(*names: str, signature: str | None = None) -> tuple[str, ...]:
-    """A search space's op list, validated against the table so it cannot drift from it (and, when
-    `signature` is given, checked to hold only ops built with that constructor signature)."""
+def op_set(*names: str) -> tuple[str, ...]:
+    """A search space's op list, validated against the table so it cannot drift from it."""
     for name in names:
-        spec = get_op(name)
-        if signature is not None and spec.signature != signature:
-            raise GenotypeError(f"op {name!r} has signature {spec.signature!r}, not {signature!r}")
+        get_op(name)
     return tuple(names)
 
 
