@@ -9,7 +9,7 @@ from chain_oracle import count as oracle_count
 from genocompile.cost import reference_costs
 from genocompile.genotype import zoo_genotype
 from genocompile.models import build_reference
-from genotype_factory import random_chain
+from chain_factory import random_chain
 
 # The DetNAS 1.3G / 3.8G backbones reuse these blocks at larger widths and depths; counting them through
 # fvcore takes seconds each, so they are checked at 224x224 once (below) and in benchmarks/chain_counts.py.

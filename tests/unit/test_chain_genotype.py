@@ -9,7 +9,7 @@ from genocompile.errors import GenotypeError
 from genocompile.genotype import ChainGenotype, genotype_hash, load_genotype, to_json, zoo_genotype
 from genocompile.genotype.chain_spaces import CHAIN_SPACES
 from genocompile.ops import OPS
-from genotype_factory import random_chain
+from chain_factory import random_chain
 from refusal import refused
 
 SPOS = [2, 1, 0, 1, 2, 0, 2, 0, 2, 0, 2, 3, 0, 0, 0, 0, 3, 2, 3, 3]

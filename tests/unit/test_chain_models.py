@@ -12,7 +12,7 @@ from genocompile.models import build_reference, load_weights
 from genocompile.models.shufflenetv2_oneshot import detnas_module_names
 from genocompile.ops import get_op
 from genocompile.ops.chain_blocks import channel_split_shuffle
-from genotype_factory import random_chain
+from chain_factory import random_chain
 
 GOLDEN = json.loads((Path(__file__).parents[1] / "fixtures" / "chain_decoder_keys.json").read_text())
 TINY = {"stage_repeats": [2, 2], "stage_out_channels": [8, 16, 32, 64], "num_classes": 10, "input_size": [32, 32]}
