@@ -4,6 +4,9 @@ MultiAdds are fvcore's `FlopCountAnalysis` total on the model in eval mode at ba
 fused multiply-add counts 1. fvcore counts conv, linear/matmul, BatchNorm (eval: 2 x numel with
 affine), adaptive average pooling and bilinear upsampling; it counts add, mul and max/avg pooling as
 zero and warns. We report those skipped ops instead of hiding them.
+
+Many NAS papers (Single Path One-Shot, DetNAS, ProxylessNAS, MobileNet) count only convolutions and
+fully connected layers; `MultiAdds.conv_linear` gives that figure from the same trace.
 """
 from __future__ import annotations
 
@@ -16,6 +19,10 @@ import torch
 from torch import nn
 
 AUX_PREFIXES = ("auxiliary_head.",)
+# fvcore operator kinds that are convolutions or matrix products (the "conv + linear" convention).
+CONV_LINEAR_OPERATORS = ("conv", "linear", "addmm", "matmul", "mm", "bmm", "einsum")
+# Views fvcore does not list among its ignored ops; they move no data, so they are not "skipped" work.
+FREE_OPS = ("aten::unflatten",)
 
 
 def count_params(model: nn.Module, exclude_prefixes: tuple[str, ...] = AUX_PREFIXES) -> int:
@@ -29,6 +36,11 @@ class MultiAdds:
     by_operator: dict[str, int]  # fvcore operator kind: conv, batch_norm, linear, ...
     by_module: dict[str, int] = field(repr=False)  # fvcore per module name ("" = whole model)
     unsupported: dict[str, int] = field(default_factory=dict)  # aten op -> occurrences counted as zero
+
+    @property
+    def conv_linear(self) -> int:
+        """Convolutions and fully connected layers only (BatchNorm, pooling, upsampling left out)."""
+        return sum(v for k, v in self.by_operator.items() if k in CONV_LINEAR_OPERATORS)
 
     def by_label(self, labels: Mapping[str, str]) -> dict[str, int]:
         """Sum per label, for a {module name: label} map (e.g. cell ops -> op name)."""
@@ -49,6 +61,7 @@ def count_multiadds(model: nn.Module, input_shape: tuple[int, ...]) -> MultiAdds
         x = torch.zeros(input_shape, dtype=param.dtype if param is not None else torch.float32)
         analysis = FlopCountAnalysis(model, x)
         analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+        analysis.set_op_handle(**{op: None for op in FREE_OPS})
         # fvcore logs through its own logger at WARNING; the report below carries that information.
         logging.getLogger("fvcore.nn.jit_analysis").setLevel(logging.ERROR)
         with torch.no_grad():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from genocompile.cost.counting import count_multiadds, count_params
+from genocompile.cost.counting import AUX_PREFIXES, count_multiadds, count_params
 from genocompile.genotype import Genotype, genotype_hash
 
 
@@ -14,9 +14,11 @@ class ModelCosts:
     multiadds_by_op: dict[str, int]  # fvcore operator kind (conv, batch_norm, linear, ...)
     multiadds_by_block: dict[str, int]  # genotype op name, or stem / preprocess / classifier ...
     unsupported_ops: dict[str, int]  # aten ops fvcore counted as zero, with occurrences
+    multiadds_conv_linear: int  # conv + linear only, the convention of SPOS / DetNAS / ProxylessNAS tables
 
     def to_dict(self) -> dict:
-        return {"params": self.params, "multiadds": self.multiadds, "multiadds_by_op": self.multiadds_by_op,
+        return {"params": self.params, "multiadds": self.multiadds,
+                "multiadds_conv_linear": self.multiadds_conv_linear, "multiadds_by_op": self.multiadds_by_op,
                 "multiadds_by_block": self.multiadds_by_block, "unsupported_ops": self.unsupported_ops}
 
 
@@ -37,7 +39,10 @@ def _count(genotype: Genotype) -> ModelCosts:
     model = build_reference(genotype, seed=0)
     counted = count_multiadds(model, (1, 3, *genotype.network.input_size))
     labels = model.block_labels() if hasattr(model, "block_labels") else {"": "model"}
-    return ModelCosts(params=count_params(model), multiadds=counted.total,
+    # Training-only modules (auxiliary heads / cells) are left out of published parameter counts.
+    aux = tuple(getattr(model, "auxiliary_prefixes", AUX_PREFIXES))
+    return ModelCosts(params=count_params(model, aux), multiadds=counted.total,
+                      multiadds_conv_linear=counted.conv_linear,
                       multiadds_by_op=dict(sorted(counted.by_operator.items(), key=lambda kv: -kv[1])),
                       multiadds_by_block=dict(sorted(counted.by_label(labels).items(), key=lambda kv: -kv[1])),
                       unsupported_ops=counted.unsupported)

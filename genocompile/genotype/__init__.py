@@ -13,6 +13,9 @@ from genocompile.genotype.io import (
 from genocompile.genotype.registry import FAMILIES, register_family
 from genocompile.genotype.network import SKELETONS, DartsNetwork, get_skeleton
 from genocompile.genotype.zoo import register_zoo, zoo_genotype, zoo_names
+from genocompile.genotype.chain import ChainGenotype  # noqa: E402,F401  (the chain family)
+from genocompile.genotype.decoder import DecoderGenotype  # noqa: E402,F401  (the decoder family)
+from genocompile.genotype import chain_zoo, decoder_zoo  # noqa: E402,F401  (their published entries)
 
 __all__ = [
     "AutoDeepLabNetwork", "CellGenotype", "DartsNetwork", "FAMILIES", "FORMAT_VERSION", "Genotype",

@@ -11,3 +11,17 @@ def register_family(cls: type) -> type:
         raise RuntimeError(f"genotype family {cls.family!r} registered twice")
     FAMILIES[cls.family] = cls
     return cls
+
+
+def check_keys(family: str, data, known: tuple[str, ...], required: tuple[str, ...]) -> None:
+    """A family's `from_dict` preamble: refuse unknown keys and name the missing required ones."""
+    from genocompile.errors import GenotypeError
+
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise GenotypeError(f"{family} genotype: unknown key(s) {', '.join(map(repr, unknown))}; "
+                            f"known: {', '.join(sorted(known))}")
+    for key in required:
+        if key not in data:
+            raise GenotypeError(f"{family} genotype: missing {key!r}; a {family} genotype needs "
+                                f"{' and '.join(required)}")

@@ -1,4 +1,9 @@
-"""Load trained weights (a DARTS-repo checkpoint or a plain state_dict) into a reference model."""
+"""Load trained weights (a DARTS-repo checkpoint or a plain state_dict) into a reference model.
+
+Two optional model hooks let a family load its originals' checkpoints without a second loader:
+`model.translate_state_dict(state)` renames keys written by the original code (e.g. DetNAS' position-named
+layers), and `model.auxiliary_prefixes` names training-only modules a checkpoint may carry or lack.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,8 +19,8 @@ _OPTIONAL_PREFIXES = ("auxiliary_head.",)
 _OPTIONAL_SUFFIXES = (".num_batches_tracked",)  # absent in checkpoints from PyTorch < 0.4.1
 
 
-def _optional(key: str) -> bool:
-    return key.startswith(_OPTIONAL_PREFIXES) or key.endswith(_OPTIONAL_SUFFIXES)
+def _optional(key: str, prefixes: tuple[str, ...] = _OPTIONAL_PREFIXES) -> bool:
+    return key.startswith(prefixes) or key.endswith(_OPTIONAL_SUFFIXES)
 
 
 def read_state_dict(source: str | Path | Mapping[str, Any]) -> dict[str, torch.Tensor]:
@@ -44,10 +49,13 @@ def read_state_dict(source: str | Path | Mapping[str, Any]) -> dict[str, torch.T
 def load_weights(model: nn.Module, source: str | Path | Mapping[str, Any]) -> nn.Module:
     """Copy a checkpoint's tensors into `model`, refusing on the first key or shape that does not fit."""
     state = read_state_dict(source)
+    if hasattr(model, "translate_state_dict"):
+        state = model.translate_state_dict(state)
+    optional = _OPTIONAL_PREFIXES + tuple(getattr(model, "auxiliary_prefixes", ()))
     expected = model.state_dict()
     for key, value in expected.items():
         if key not in state:
-            if _optional(key):
+            if _optional(key, optional):
                 continue
             raise CheckpointError(f"checkpoint does not fit this network: it lacks {key!r} {list(value.shape)}; "
                                   f"build with the genotype and network settings it was trained with")
@@ -56,7 +64,7 @@ def load_weights(model: nn.Module, source: str | Path | Mapping[str, Any]) -> nn
                                   f"checkpoint but {list(value.shape)} in the model; build with the genotype and "
                                   f"network settings it was trained with")
     for key in state:
-        if key not in expected and not _optional(key):
+        if key not in expected and not _optional(key, optional):
             raise CheckpointError(f"checkpoint does not fit this network: unexpected key {key!r}; build with the "
                                   f"genotype and network settings it was trained with")
     model.load_state_dict({k: v for k, v in state.items() if k in expected}, strict=False)

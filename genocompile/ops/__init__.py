@@ -2,3 +2,5 @@
 from genocompile.ops.table import AUTODEEPLAB_OPS, CELL_OPS, DARTS_SEARCH_OPS, OPS, OpSpec, get_op, op_set, register_op
 
 __all__ = ["AUTODEEPLAB_OPS", "CELL_OPS", "DARTS_SEARCH_OPS", "OPS", "OpSpec", "get_op", "op_set", "register_op"]
+
+from genocompile.ops import chain_ops, decoder_ops  # noqa: E402,F401  (register the chain and decoder families' ops)

@@ -1,9 +1,10 @@
 """The op table: every op a genotype may name, registered once.
 
-An entry holds the op's reference constructor (the quark0/darts signature `(C, stride, affine)`),
-what kind of op it is, and its receptive geometry. Later layers (the IR lowering, cost rules) key
-their own per-op rules by the same names, and tests check that every registered op is covered.
-Search spaces are *op sets*: named lists of names, each validated against this table at import.
+An entry holds the op's reference constructor, what kind of op it is, and which constructor
+signature it follows (`SIGNATURES`: the quark0/darts `(C, stride, affine)` for cell ops; families
+whose ops change channel counts register under their own signature). Later layers (the IR lowering,
+cost rules) key their own per-op rules by the same names, and tests check that every registered op
+is covered. Search spaces are *op sets*: named lists of names, each validated against this table.
 """
 from __future__ import annotations
 
@@ -17,24 +18,41 @@ from genocompile.ops import autodeeplab_modules as adl
 from genocompile.ops import darts_modules as m
 
 
+# What `OpSpec.reference` takes and returns, per signature. A family whose ops do not fit the DARTS
+# signature adds one here instead of keeping a second table.
+SIGNATURES: dict[str, str] = {
+    "cell": "reference(C, stride, affine) -> module mapping C channels to C channels, spatial size / stride",
+}
+
+
 @dataclass(frozen=True)
 class OpSpec:
     name: str
-    kind: str  # "zero" | "pool" | "identity" | "conv"
-    reference: Callable[[int, int, bool], nn.Module]
+    kind: str  # "zero" | "pool" | "identity" | "conv" | "block" | ...
+    reference: Callable[..., nn.Module]  # its arguments are fixed by `signature`
     doc: str
+    signature: str = "cell"  # a key of SIGNATURES
 
 
 OPS: dict[str, OpSpec] = {}
 
 
-def register_op(name: str, kind: str, doc: str):
-    """Decorator: register `fn(C, stride, affine) -> nn.Module` as the reference for op `name`."""
+def register_signature(name: str, doc: str) -> None:
+    if name in SIGNATURES:
+        raise RuntimeError(f"op signature {name!r} registered twice")
+    SIGNATURES[name] = doc
 
-    def wrap(fn: Callable[[int, int, bool], nn.Module]):
+
+def register_op(name: str, kind: str, doc: str, signature: str = "cell"):
+    """Decorator: register `fn` as the reference constructor for op `name`; `fn` takes the arguments
+    of `signature` (default: the DARTS `(C, stride, affine)`)."""
+    if signature not in SIGNATURES:
+        raise RuntimeError(f"op {name!r}: unknown signature {signature!r}; register it with register_signature")
+
+    def wrap(fn: Callable[..., nn.Module]):
         if name in OPS:
             raise RuntimeError(f"op {name!r} registered twice")
-        OPS[name] = OpSpec(name=name, kind=kind, reference=fn, doc=doc)
+        OPS[name] = OpSpec(name=name, kind=kind, reference=fn, doc=doc, signature=signature)
         return fn
 
     return wrap
@@ -45,6 +63,14 @@ def get_op(name: str) -> OpSpec:
         return OPS[name]
     except KeyError:
         raise GenotypeError(f"unknown op {name!r}; known: {', '.join(sorted(OPS))}") from None
+
+
+def with_signature(names: tuple[str, ...], signature: str) -> tuple[str, ...]:
+    """An op set (see `op_set`) checked to hold only ops built with `signature`'s constructor."""
+    for name in names:
+        if get_op(name).signature != signature:
+            raise GenotypeError(f"op {name!r} has signature {get_op(name).signature!r}, not {signature!r}")
+    return names
 
 
 # --- the DARTS op set (quark0/darts `OPS`) ----------------------------------------------------
