@@ -173,7 +173,9 @@ def _linear_shape(attrs, shapes):
 
 
 def _dwpw_shape(attrs, shapes):
-    dw = {**attrs, "out_channels": shapes[0][0], "groups": shapes[0][0]}
+    if attrs["groups"] != shapes[0][0]:
+        raise IRError(f"dwpw_conv: groups={attrs['groups']} must equal the {shapes[0][0]} input channels")
+    dw = {**attrs, "out_channels": shapes[0][0]}
     c, h, w = _conv_shape(dw, shapes)
     return (attrs["out_channels"], h, w)
 
@@ -186,7 +188,7 @@ def _dwpw_params(attrs, shapes):
 
 def _dwpw(ins, params, attrs):
     x = F.conv2d(ins[0], params["dw_weight"], None, stride=attrs["stride"], padding=attrs["padding"],
-                 dilation=attrs["dilation"], groups=ins[0].shape[1])
+                 dilation=attrs["dilation"], groups=attrs["groups"])
     return apply_act(F.conv2d(x, params["weight"], params.get("bias")), attrs.get("act"))
 
 
