@@ -45,6 +45,7 @@ def _print_table(report: dict) -> None:
     table.add_column(style="dim")
     table.add_row("params", f"{report['params']:,}", f"{report['params'] / 1e6:.2f} M (auxiliary head excluded)")
     table.add_row("MultiAdds", f"{report['multiadds']:,}", f"{report['multiadds'] / 1e6:.1f} M (fvcore, batch 1)")
+    table.add_row("  fused", f"{report['multiadds_fused']:,}", "compiled module: BN folded, `none` and dead code pruned")
     for kind, value in report["multiadds_by_op"].items():
         table.add_row(f"  {kind}", f"{value:,}", "")
     for block, value in report["multiadds_by_block"].items():
