@@ -75,9 +75,6 @@ def check_options(options: BuildOptions) -> None:
         raise GenocompileError(f"--batch must be at least 1, got {options.batch}")
     if options.device not in ("cpu", "cuda") and not options.device.startswith("cuda:"):
         raise GenocompileError(f"unknown device {options.device!r}; use cpu or cuda")
-    if options.device.startswith("cuda") and not torch.cuda.is_available():
-        raise GenocompileError("--device cuda: torch sees no CUDA GPU here; build with --device cpu, or on a "
-                               "machine with an NVIDIA GPU and a CUDA build of torch")
     for name in options.targets:
         target = get_target(name)
         target.check(options)  # first: a missing library is the first thing to fix
@@ -87,6 +84,9 @@ def check_options(options: BuildOptions) -> None:
         if options.device.split(":")[0] not in target.devices:
             raise GenocompileError(f"--target {name} does not run on --device {options.device}; use "
                                    f"--device {target.devices[0]}")
+    if options.device.startswith("cuda") and not torch.cuda.is_available():
+        raise GenocompileError("--device cuda: torch sees no CUDA GPU here; build with --device cpu, or on a "
+                               "machine with an NVIDIA GPU and a CUDA build of torch")
 
 
 # --- atomic bundle directory --------------------------------------------------------------------------
