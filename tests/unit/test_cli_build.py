@@ -49,12 +49,13 @@ def test_build_several_targets_from_one_checkpoint(tmp_path):
     (["-t", "torch", "--batch", "0"], "--batch must be at least 1"),
     (["-t", "torch", "--weights", "missing.pt"], "no checkpoint file at missing.pt"),
 ])
-def test_errors_are_one_line_with_exit_2(tmp_path, args, fragment):
+def test_errors_are_one_line_with_exit_2(tmp_path, args, fragment, capsys, monkeypatch):
     if "cuda" in args and torch.cuda.is_available():
         pytest.skip("a GPU is present")
-    result = run("build", "zoo:darts_v2", *SMALL, "--out", str(tmp_path / "b"), *args)
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode == 2 and len(lines) == 1 and fragment in lines[0], result.stderr
+    monkeypatch.setenv("GENOCOMPILE_DEBUG", "")
+    assert main(["build", "zoo:darts_v2", *SMALL, "--out", str(tmp_path / "b"), *args]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("genocompile: error:") and fragment in lines[0], lines
     assert not (tmp_path / "b").exists()
 
 
