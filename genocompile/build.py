@@ -243,7 +243,7 @@ def build(genotype, out: str | Path, options: BuildOptions,
             step("costs")
             costs = reference_costs(genotype)
             manifest["params"] = count_params(reference)
-            manifest["multiadds"] = {"reference": costs.multiadds,
+            manifest["multiadds"] = {"reference": costs.multiadds,  # fvcore, batch 1, as `inspect` reports
                                      "fused": count_multiadds(_fp32_module(graph), (1, *input_shape)).total}
             (tmp / "manifest.json").unlink(missing_ok=True)
             write_manifest(tmp, manifest)
