@@ -6,6 +6,16 @@ import torch
 
 from genocompile.models import build_reference
 
+# Prefix for `python -c` scripts that must run without genocompile: any import of it fails there.
+WITHOUT_GENOCOMPILE = """
+import sys, importlib.abc
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split('.')[0] == 'genocompile':
+            raise ImportError('genocompile is blocked in this process')
+sys.meta_path.insert(0, Block())
+"""
+
 SKELETONS = ("darts-cifar", "darts-imagenet")
 
 

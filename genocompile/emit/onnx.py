@@ -18,13 +18,13 @@ import torch
 
 from genocompile.errors import GenocompileError
 from genocompile.ir.graph import Graph, Node
+from genocompile.registry import Registry
 
 OPSET = 17
 IR_VERSION = 8  # the IR version of opset 17: readable by TensorRT 10's parser and every current ORT
 INPUT, OUTPUT = "input", "logits"
 INT64_MAX = 2 ** 63 - 1
 
-ONNX_RULES: dict[str, Callable[["OnnxContext", Node], None]] = {}
 
 # onnx.TensorProto enum values by precision (fixed by the ONNX standard)
 _ONNX_TYPES = {"fp32": 1, "fp16": 10, "bf16": 16}
@@ -35,13 +35,11 @@ class OnnxError(GenocompileError):
     """An ONNX model that cannot be written, checked or run."""
 
 
+ONNX_RULES: Registry[Callable[["OnnxContext", Node], None]] = Registry("ONNX rule for IR op kind", OnnxError)
+
+
 def onnx_rule(kind: str):
-    def wrap(fn):
-        if kind in ONNX_RULES:
-            raise RuntimeError(f"ONNX rule for {kind!r} registered twice")
-        ONNX_RULES[kind] = fn
-        return fn
-    return wrap
+    return ONNX_RULES.decorator(kind)
 
 
 @dataclass

@@ -19,6 +19,7 @@ import torch
 
 from genocompile.errors import GenocompileError
 from genocompile.ir.graph import Graph
+from genocompile.registry import Registry
 
 TORCH_DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -79,20 +80,15 @@ class Target:
     doc: str = ""
 
 
-TARGETS: dict[str, Target] = {}
+TARGETS: Registry[Target] = Registry("target", TargetError)
 
 
 def register_target(target: Target) -> Target:
-    if target.name in TARGETS:
-        raise RuntimeError(f"target {target.name!r} registered twice")
-    TARGETS[target.name] = target
-    return target
+    return TARGETS.add(target.name, target)
 
 
 def get_target(name: str) -> Target:
-    if name not in TARGETS:
-        raise TargetError(f"unknown target {name!r}; known: {', '.join(TARGETS)}")
-    return TARGETS[name]
+    return TARGETS.get_or_raise(name)
 
 
 # --- torch (torch.export .pt2) -----------------------------------------------------------------------

@@ -24,17 +24,13 @@ import torch
 
 from genocompile.errors import GenotypeError
 from genocompile.ir.graph import Graph, GraphBuilder, verify
+from genocompile.registry import Registry
 
-SKELETON_LOWERINGS: dict[str, Callable] = {}
+SKELETON_LOWERINGS: Registry[Callable] = Registry("skeleton lowering", GenotypeError)
 
 
 def register_skeleton_lowering(skeleton: str):
-    def wrap(fn):
-        if skeleton in SKELETON_LOWERINGS:
-            raise RuntimeError(f"lowering for skeleton {skeleton!r} registered twice")
-        SKELETON_LOWERINGS[skeleton] = fn
-        return fn
-    return wrap
+    return SKELETON_LOWERINGS.decorator(skeleton)
 
 
 def lower_op(b: GraphBuilder, op_name: str, x: str, c: int, stride: int, prefix: str) -> str:
@@ -51,11 +47,10 @@ def lower_structure(genotype) -> Graph:
     """The graph of a genotype's network, without weights (the structure alone: for dumps and costs)."""
     import genocompile.ir.lower_darts  # noqa: F401  (registers the DARTS skeleton lowerings)
 
-    name = genotype.network.skeleton
-    if name not in SKELETON_LOWERINGS:
-        raise GenotypeError(f"no IR lowering for skeleton {name!r}; known: {', '.join(sorted(SKELETON_LOWERINGS))}")
+    lowering = SKELETON_LOWERINGS.get_or_raise(genotype.network.skeleton, " (register one with "
+                                               "@register_skeleton_lowering)")
     b = GraphBuilder(genotype.name)
-    out = SKELETON_LOWERINGS[name](genotype, b)
+    out = lowering(genotype, b)
     return verify(b.build([out]))
 
 

@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from genocompile.errors import GenocompileError
+from genocompile.registry import Registry
 
 Shape = tuple[int, ...]
 
@@ -49,21 +50,15 @@ class IROp:
     defaults: Mapping[str, Any] = field(default_factory=dict)
 
 
-IR_OPS: dict[str, IROp] = {}
+IR_OPS: Registry[IROp] = Registry("IR op kind", IRError)
 
 
 def register_ir_op(op: IROp) -> IROp:
-    if op.kind in IR_OPS:
-        raise RuntimeError(f"IR op kind {op.kind!r} registered twice")
-    IR_OPS[op.kind] = op
-    return op
+    return IR_OPS.add(op.kind, op)
 
 
 def get_ir_op(kind: str) -> IROp:
-    try:
-        return IR_OPS[kind]
-    except KeyError:
-        raise IRError(f"unknown IR op kind {kind!r}; known: {', '.join(sorted(IR_OPS))}") from None
+    return IR_OPS.get_or_raise(kind)
 
 
 def apply_act(x, act: str | None):

@@ -10,15 +10,9 @@ import torch
 from genocompile.build import BuildOptions, build
 from genocompile.genotype import zoo_genotype
 from genocompile.models import build_reference
-from model_helpers import inputs, rel_err
+from model_helpers import WITHOUT_GENOCOMPILE, inputs, rel_err
 
-LOAD = textwrap.dedent("""
-    import sys, importlib.abc
-    class Block(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path, target=None):
-            if name.split('.')[0] == 'genocompile':
-                raise ImportError('genocompile is blocked in this process')
-    sys.meta_path.insert(0, Block())
+LOAD = WITHOUT_GENOCOMPILE + textwrap.dedent("""
     import torch
     from torch._inductor import aoti_load_package
     runner = aoti_load_package(sys.argv[1])

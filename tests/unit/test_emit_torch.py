@@ -10,7 +10,7 @@ from genocompile.emit.torch import export_program, load_program, save_program, t
 from genocompile.genotype import zoo_genotype
 from genocompile.ir import interpret, lower
 from genocompile.passes import optimize
-from model_helpers import inputs, reference, rel_err, small
+from model_helpers import WITHOUT_GENOCOMPILE, inputs, reference, rel_err, small
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +40,7 @@ def test_reduced_precision_keeps_a_float32_interface(case, dtype, tolerance):
     assert rel_err(y, model(x)) < tolerance
 
 
-LOAD_WITHOUT_GENOCOMPILE = textwrap.dedent("""
-    import sys, importlib.abc
-    class Block(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path, target=None):
-            if name.split('.')[0] == 'genocompile':
-                raise ImportError('genocompile is blocked in this process')
-    sys.meta_path.insert(0, Block())
+LOAD_WITHOUT_GENOCOMPILE = WITHOUT_GENOCOMPILE + textwrap.dedent("""
     sys.path = [p for p in sys.path if 'compiler' not in p or 'site-packages' in p]
     import torch
     module = torch.export.load(sys.argv[1]).module()
