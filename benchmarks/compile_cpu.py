@@ -4,7 +4,8 @@
     python benchmarks/compile_cpu.py --quick      # a tiny network, nothing written (a smoke run)
 
 Contenders, all computing the same function with the same weights (BN statistics randomised):
-eager PyTorch on the reference model; genocompile's fused torch module (fx GraphModule); torch.compile of
+eager PyTorch on the reference model; genocompile's fused torch module (fx GraphModule, channels_last
+weights, as the build targets use it); torch.compile of
 the reference model (inductor, default mode); ONNX Runtime on a plain `torch.onnx.export` of the reference
 model (TorchScript exporter, `dynamo=False`, opset 17: constant folding and its eval-mode Conv+BN fusion
 included); ONNX Runtime on genocompile's ONNX. ORT runs at its default optimisation level (all) with the
@@ -100,7 +101,7 @@ def contenders(genotype, batch: int, use_compile: bool) -> tuple[dict[str, Runne
     lowered = lower(genotype, model.state_dict())
     graph = optimize(lowered)
     runners: dict[str, Runner] = {"eager (reference)": torch_runner(model),
-                                  "genocompile torch (fx)": torch_runner(to_module(graph))}
+                                  "genocompile torch (fx)": torch_runner(to_module(graph, channels_last=True))}
     if use_compile:
         compiled = torch.compile(model)
         runners["torch.compile (reference)"] = torch_runner(compiled)
@@ -123,7 +124,7 @@ def pass_effects(genotype, batch: int, rounds: int) -> list[tuple[str, int, floa
         graphs.append((f"+ {name}", graph))
     runners = {}
     for label, g in graphs:
-        runners[f"{label}|torch"] = torch_runner(to_module(g))
+        runners[f"{label}|torch"] = torch_runner(to_module(g, channels_last=True))
         runners[f"{label}|ort"] = ort_runner(to_onnx(g, batch=batch).SerializeToString())
     check_same_function({"ref": torch_runner(model), **runners}, x)
     ms = interleaved(runners, x, rounds)

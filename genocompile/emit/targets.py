@@ -45,7 +45,7 @@ class EmitContext:
         from genocompile.emit.torch import to_module
 
         dtype = TORCH_DTYPES.get(self.precision, torch.float32)
-        return to_module(self.graph, dtype, self.device, channels_last=self.device.startswith("cuda"))
+        return to_module(self.graph, dtype, self.device, channels_last=True)
 
     @cached_property
     def program(self):

@@ -4,6 +4,10 @@
 (`genocompile.ir.ops.IROp.torch`) on fx proxies: the torch calls are recorded into an fx Graph, so the
 resulting module runs straight-line generated Python (no per-node interpretation) and exports cleanly.
 Weights become the module's parameters (frozen), named after their keys.
+
+`channels_last=True` stores the conv weights in channels_last, which makes oneDNN (CPU) and cuDNN (GPU)
+run the convs in NHWC whatever the input's layout: measured on DARTS_V2 darts-imagenet at batch 1 on
+this CPU, 1 thread, 86 -> 61 ms (eager reference 107 ms). Build targets use it on every device.
 """
 from __future__ import annotations
 
