@@ -4,8 +4,9 @@ Writing ONNX from the IR (rather than exporting a torch module) fixes exactly wh
 TensorRT's parser see: one `Conv` with its folded bias and a `Relu` right after (fused by both into one
 kernel), one `Relu` per tensor, no BatchNormalization, no dead branches, opset 17, static shapes except
 an optional symbolic batch. One rule per IR op kind is registered with `@onnx_rule(kind)`; a test checks
-every registered kind has one. Inputs and outputs are float32 ("input", "logits"); a reduced precision
-casts after the input and before the output and stores its initializers in that precision.
+every registered kind has one. Inputs and outputs are float32 ("input", "logits"); fp16 casts after the
+input and before the output and stores its initializers in fp16; int8 puts QuantizeLinear/DequantizeLinear
+on every conv input and int8 weights behind DequantizeLinear (`genocompile.emit.quantize`).
 
 `onnx` and `onnxruntime` are imported inside the functions only.
 """
@@ -46,13 +47,14 @@ def onnx_rule(kind: str):
 class OnnxContext:
     graph: Graph
     precision: str = "fp32"
+    ranges: dict | None = None  # int8: calibrated max |activation| per quantised value
     nodes: list = field(default_factory=list)
     initializers: dict = field(default_factory=dict)
 
     def value(self, name: str) -> str:
         """The ONNX value holding IR value `name` (the graph input, or its cast to the precision)."""
         if self.graph.node(name).kind == "input":
-            return INPUT if self.precision == "fp32" else f"{INPUT}:cast"
+            return f"{INPUT}:cast" if self.precision in ("fp16", "bf16") else INPUT
         return name
 
     def add(self, op_type: str, inputs: list[str], output: str, **attrs: Any) -> str:
@@ -64,8 +66,46 @@ class OnnxContext:
     def weight(self, key: str, tensor: torch.Tensor | None = None) -> str:
         if key not in self.initializers:
             t = (self.graph.weights[key] if tensor is None else tensor).detach().cpu()
-            self.initializers[key] = _tensor_proto(key, t.to(_TORCH_TYPES[self.precision]), self.precision)
+            stored = "fp32" if self.precision == "int8" else self.precision
+            self.initializers[key] = _tensor_proto(key, t.to(_TORCH_TYPES[stored]), stored)
         return key
+
+    def int8(self, key: str, tensor: torch.Tensor) -> str:
+        from onnx import helper
+
+        if key not in self.initializers:
+            t = tensor.detach().cpu().to(torch.int8).contiguous()
+            self.initializers[key] = helper.make_tensor(key, 3, list(t.shape), t.numpy().tobytes(), raw=True)  # INT8
+        return key
+
+    def activation(self, name: str) -> str:
+        """The value a quantised node reads: in int8, `name` through QuantizeLinear -> DequantizeLinear."""
+        from genocompile.emit.quantize import activation_scale
+
+        value = self.value(name)
+        if self.precision != "int8":
+            return value
+        out = f"{name}:dq"
+        if out not in self.initializers and not any(out in n.output for n in self.nodes):
+            scale = self.weight(f"{name}:scale", torch.tensor(activation_scale(self.ranges[name])))
+            zero = self.int8("int8_zero", torch.zeros(()))
+            self.add("QuantizeLinear", [value, scale, zero], f"{name}:q")
+            self.add("DequantizeLinear", [f"{name}:q", scale, zero], out)
+        return out
+
+    def conv_weight(self, key: str) -> str:
+        """A conv weight: in int8 stored as int8 with per-output-channel scales behind DequantizeLinear."""
+        from genocompile.emit.quantize import quantize_weight
+
+        if self.precision != "int8":
+            return self.weight(key)
+        q, scale = quantize_weight(self.graph.weights[key])
+        out = f"{key}:dq"
+        if not any(out in n.output for n in self.nodes):
+            zeros = self.int8(f"{key}:zero", torch.zeros(q.shape[0]))
+            self.add("DequantizeLinear", [self.int8(f"{key}:int8", q), self.weight(f"{key}:scale", scale), zeros],
+                     out, axis=0)
+        return out
 
     def ints(self, key: str, values: list[int]) -> str:
         from onnx import helper
@@ -105,15 +145,15 @@ def _conv_attrs(a) -> dict:
 
 @onnx_rule("conv")
 def _conv(ctx: OnnxContext, n: Node) -> None:
-    ins = [ctx.value(n.inputs[0]), ctx.weight(n.param("weight"))] + ([ctx.weight(n.param("bias"))] if n.param("bias") else [])
+    ins = [ctx.activation(n.inputs[0]), ctx.conv_weight(n.param("weight"))] + ([ctx.weight(n.param("bias"))] if n.param("bias") else [])
     ctx.emit(n, "Conv", ins, **_conv_attrs(n.attr))
 
 
 @onnx_rule("dwpw_conv")
 def _dwpw(ctx: OnnxContext, n: Node) -> None:
-    dw = ctx.add("Conv", [ctx.value(n.inputs[0]), ctx.weight(n.param("dw_weight"))], f"{n.name}:dw",
+    dw = ctx.add("Conv", [ctx.activation(n.inputs[0]), ctx.conv_weight(n.param("dw_weight"))], f"{n.name}:dw",
                  **_conv_attrs(n.attr))
-    ins = [dw, ctx.weight(n.param("weight"))] + ([ctx.weight(n.param("bias"))] if n.param("bias") else [])
+    ins = [dw, ctx.conv_weight(n.param("weight"))] + ([ctx.weight(n.param("bias"))] if n.param("bias") else [])
     ctx.emit(n, "Conv", ins, kernel_shape=[1, 1])
 
 
@@ -206,30 +246,34 @@ def _linear(ctx, n):
 
 @onnx_rule("input")
 def _input(ctx, n):
-    if ctx.precision != "fp32":
+    if ctx.precision in ("fp16", "bf16"):
         ctx.add("Cast", [INPUT], ctx.value(n.name), to=_ONNX_TYPES[ctx.precision])
 
 
-def to_onnx(graph: Graph, batch: int | None = 1, precision: str = "fp32", name: str | None = None):
+def to_onnx(graph: Graph, batch: int | None = 1, precision: str = "fp32", name: str | None = None,
+            ranges: dict | None = None):
     """An onnx.ModelProto of `graph`: input "input" float32 [batch, *input_shape] (`batch=None`: a symbolic
-    "batch" dimension), output "logits" float32."""
+    "batch" dimension), output "logits" float32. `precision="int8"` needs `ranges` (see
+    `genocompile.emit.quantize.activation_ranges`): convs then read Q/DQ'd int8 activations and weights."""
     from onnx import TensorProto, helper
 
     if precision == "bf16":
         raise OnnxError("ONNX opset 17 has no bfloat16 Conv; build onnx/trt with --precision fp16 (or bf16 with "
                         "--target torch/aoti)")
-    if precision not in _ONNX_TYPES:
-        raise OnnxError(f"ONNX precision {precision!r} is not supported; use fp32 or fp16")
+    if precision == "int8" and ranges is None:
+        raise OnnxError("int8 ONNX needs calibrated activation ranges (activation_ranges(graph, batches))")
+    if precision not in _ONNX_TYPES and precision != "int8":
+        raise OnnxError(f"ONNX precision {precision!r} is not supported; use fp32, fp16 or int8")
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         raise OnnxError("the ONNX emitter writes single-input, single-output graphs")
-    ctx = OnnxContext(graph, precision)
+    ctx = OnnxContext(graph, precision, ranges)
     for n in graph.nodes:
         if n.kind not in ONNX_RULES:
             raise OnnxError(f"no ONNX rule for IR op kind {n.kind!r} (node {n.name}); register one with "
                             f"@genocompile.emit.onnx.onnx_rule({n.kind!r})")
         ONNX_RULES[n.kind](ctx, n)
     out = graph.outputs[0]
-    if precision != "fp32":
+    if precision in ("fp16", "bf16"):
         ctx.add("Cast", [out], OUTPUT, to=TensorProto.FLOAT)
     else:
         ctx.add("Identity", [out], OUTPUT)

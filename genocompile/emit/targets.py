@@ -39,6 +39,7 @@ class EmitContext:
     device: str = "cpu"
     timing_cache: Path | None = None
     name: str = "genotype"
+    calibration: list[torch.Tensor] = field(default_factory=list)  # int8: batches the activation ranges come from
 
     @cached_property
     def module(self) -> torch.nn.Module:
@@ -60,7 +61,15 @@ class EmitContext:
         cache = self.__dict__.setdefault("_onnx", {})
         precision = precision or self.precision
         if precision not in cache:
-            model = onnx_emit.to_onnx(self.graph, None if self.dynamic_batch else self.batch, precision, self.name)
+            ranges = None
+            if precision == "int8":
+                from genocompile.emit.quantize import activation_ranges
+
+                if not self.calibration:
+                    raise TargetError("int8 needs calibration batches (EmitContext.calibration)")
+                ranges = activation_ranges(self.graph, self.calibration)
+            model = onnx_emit.to_onnx(self.graph, None if self.dynamic_batch else self.batch, precision, self.name,
+                                      ranges)
             onnx_emit.check(model)
             cache[precision] = onnx_emit.simplify(model)
         return cache[precision]
@@ -172,8 +181,7 @@ def _emit_trt(ctx: EmitContext, directory: Path) -> None:
     from genocompile.emit import trt
     from genocompile.emit.onnx import INPUT
 
-    onnx_precision = "fp32" if ctx.precision == "int8" else ctx.precision
-    model = ctx.onnx_model(onnx_precision)
+    model = ctx.onnx_model(ctx.precision)  # fp16 / int8 live in the ONNX itself: the network is strongly typed
     trt.check_onnx(model, ctx.dynamic_batch)
     profile = trt.profile_shapes(INPUT, ctx.graph.input_shape, ctx.batch, ctx.dynamic_batch)
     plan = trt.build_engine(model.SerializeToString(), profile, trt.builder_settings(ctx.precision), ctx.timing_cache)
@@ -191,16 +199,13 @@ def _check_trt(options) -> None:
 
     _check_onnx(options)
     trt.import_tensorrt()
-    if options.precision == "int8":
-        raise TargetError("--precision int8 for trt needs a Q/DQ-calibrated ONNX, which genocompile does not write "
-                          "yet; use fp16 or fp32")
 
 
 register_target(Target("torch", ("model.pt2",), ("fp32", "fp16", "bf16"), _emit_torch, _load_torch,
                        doc="torch.export program (.pt2), loadable with torch.export.load"))
 register_target(Target("aoti", ("model.aoti.pt2",), ("fp32", "fp16", "bf16"), _emit_aoti, _load_aoti, _check_aoti,
                        doc="AOTInductor package for one device, loadable with torch._inductor.aoti_load_package"))
-register_target(Target("onnx", ("model.onnx",), ("fp32", "fp16"), _emit_onnx, _load_onnx, _check_onnx,
+register_target(Target("onnx", ("model.onnx",), ("fp32", "fp16", "int8"), _emit_onnx, _load_onnx, _check_onnx,
                        triton_platform="onnxruntime_onnx", doc="ONNX opset 17, checked, simplified by onnxslim"))
 register_target(Target("trt", ("model.plan",), ("fp32", "fp16", "int8"), _emit_trt, _load_trt, _check_trt,
                        devices=("cuda",), triton_platform="tensorrt_plan",

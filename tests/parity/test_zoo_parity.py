@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from genocompile.emit.onnx import session, simplify, to_onnx
+from genocompile.emit.quantize import activation_ranges
 from genocompile.emit.torch import export_program, load_program, save_program, to_module
 from genocompile.genotype import zoo_genotype, zoo_names
 from genocompile.ir import interpret, lower
@@ -69,6 +70,9 @@ def test_reduced_precisions_within_their_stated_tolerances(name):
     assert rel_err(to_module(graph, torch.bfloat16)(x), ref) < TOLERANCES["bf16"]
     fp16 = session(to_onnx(graph, None, "fp16").SerializeToString())
     assert rel_err(fp16.run(None, {"input": x.numpy()})[0], ref) < TOLERANCES["fp16"]
+    ranges = activation_ranges(graph, [inputs(g, 4, seed=s) for s in (30, 31)])  # calibration != test inputs
+    int8 = session(to_onnx(graph, None, "int8", ranges=ranges).SerializeToString())
+    assert rel_err(int8.run(None, {"input": x.numpy()})[0], ref) < TOLERANCES["int8"]
 
 
 @pytest.mark.slow

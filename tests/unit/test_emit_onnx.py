@@ -96,3 +96,23 @@ def test_zero_op_is_x_times_zero_after_striding():
     out = run(to_onnx(graph, batch=1), x)
     assert out.shape == (1, 4, 3, 3) and np.all(out[:, :2] == 0)
     assert np.allclose(out, interpret(graph, x).numpy())
+
+
+def test_int8_puts_qdq_on_every_conv_input_and_weight(case):
+    from genocompile.emit.quantize import activation_ranges
+
+    g, model, lowered, graph = case
+    with pytest.raises(OnnxError, match="needs calibrated activation ranges"):
+        to_onnx(graph, None, "int8")
+    ranges = activation_ranges(graph, [inputs(g, 4, seed=20)])
+    m = to_onnx(graph, None, "int8", ranges=ranges)
+    check(m)
+    produced_by = {out: n for n in m.graph.node for out in n.output}
+    convs = [n for n in m.graph.node if n.op_type == "Conv"]
+    assert convs and all(produced_by[c.input[0]].op_type == "DequantizeLinear" and
+                         produced_by[c.input[1]].op_type == "DequantizeLinear" for c in convs)
+    int8 = {i.name for i in m.graph.initializer if i.data_type == onnx.TensorProto.INT8}
+    assert all(produced_by[c.input[1]].input[0] in int8 for c in convs)
+    x = inputs(g)
+    err = rel_err(run(simplify(m), x), model(x))
+    assert 1e-6 < err < 5e-2  # quantised for real, and still the same function

@@ -21,10 +21,13 @@ def graph():
     return optimize(lower(g, reference(g).state_dict()))
 
 
-@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+@pytest.mark.parametrize("precision", ["fp32", "fp16", "int8"])
 @pytest.mark.parametrize("dynamic", [False, True])
 def test_our_onnx_passes_the_parser_preconditions(graph, precision, dynamic):
-    trt.check_onnx(to_onnx(graph, None if dynamic else 4, precision), dynamic)
+    from genocompile.emit.quantize import activation_ranges
+
+    ranges = activation_ranges(graph, [torch.randn(2, 3, 16, 16)]) if precision == "int8" else None
+    trt.check_onnx(to_onnx(graph, None if dynamic else 4, precision, ranges=ranges), dynamic)
 
 
 def test_parser_preconditions_refuse_what_tensorrt_would(graph):
@@ -59,6 +62,7 @@ def test_profiles():
 def test_precision_settings():
     assert trt.builder_settings("fp32") == trt.BuilderSettings(True, True, 2048 << 20)
     assert trt.builder_settings("fp16").strongly_typed and not trt.builder_settings("fp16").clear_tf32
+    assert trt.builder_settings("int8").strongly_typed  # int8 comes from the Q/DQ ONNX, not a builder flag
     with pytest.raises(trt.TensorRTError, match="'bf16' is not supported"):
         trt.builder_settings("bf16")
 
@@ -191,7 +195,7 @@ def test_missing_tensorrt_names_the_install(monkeypatch):
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not HAVE_TRT, reason="needs the tensorrt package and a CUDA GPU (neither is on this machine)")
-@pytest.mark.parametrize("precision,tolerance", [("fp32", 1e-4), ("fp16", 1e-2)])
+@pytest.mark.parametrize("precision,tolerance", [("fp32", 1e-4), ("fp16", 1e-2), ("int8", 1e-1)])
 def test_engine_build_and_run(tmp_path, precision, tolerance):
     from genocompile.build import BuildOptions, build
     from genocompile.runtime import load
