@@ -9,21 +9,25 @@ weights, as the build targets use it); torch.compile of
 the reference model (inductor, default mode); ONNX Runtime on a plain `torch.onnx.export` of the reference
 model (TorchScript exporter, `dynamo=False`, opset 17: constant folding and its eval-mode Conv+BN fusion
 included); ONNX Runtime on genocompile's ONNX. ORT runs at its default optimisation level (all) with the
-same thread count as torch. Each round calls every contender once, in turn (round-robin), so machine noise
-hits all of them alike; we report medians and ratios of medians. A second table measures each pass's
+same thread count as torch. Each round calls every contender once, in turn (round-robin, the starting
+contender rotating each round), so machine noise hits all of them alike; we report medians and ratios of
+medians. Worker threads sleep instead of spinning when idle (OpenMP's passive wait policy, ORT's
+allow_spinning=0): a spinning pool would steal the cores from whichever contender runs next. A second table measures each pass's
 effect: the graph after each prefix of the pipeline, emitted to torch and ONNX and timed the same way.
 """
 from __future__ import annotations
 
 import argparse
 import io
+import os
 import statistics
 import sys
 import time
 from pathlib import Path
 from typing import Callable
 
-import torch
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads its OpenMP runtime
+import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
@@ -52,7 +56,7 @@ def randomize_bn(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
 
 
 def ort_runner(model_bytes: bytes) -> Runner:
-    sess = session(model_bytes, "cpu", threads=torch.get_num_threads())
+    sess = session(model_bytes, "cpu", threads=torch.get_num_threads(), spin=False)
     return lambda x: sess.run(None, {sess.get_inputs()[0].name: x.numpy()})[0]
 
 
@@ -77,8 +81,9 @@ def interleaved(runners: dict[str, Runner], x: torch.Tensor, rounds: int, warmup
         for run in runners.values():
             run(x)
     times: dict[str, list[float]] = {name: [] for name in runners}
-    for _ in range(rounds):
-        for name, run in runners.items():
+    order = list(runners.items())
+    for r in range(rounds):
+        for name, run in order[r % len(order):] + order[:r % len(order)]:
             t = time.perf_counter()
             run(x)
             times[name].append((time.perf_counter() - t) * 1e3)

@@ -306,8 +306,9 @@ def simplify(model):
     return slim
 
 
-def session(model_bytes: bytes, device: str = "cpu", threads: int | None = None):
-    """An onnxruntime InferenceSession on `device` (cpu, or cuda through the CUDA execution provider)."""
+def session(model_bytes: bytes, device: str = "cpu", threads: int | None = None, spin: bool = True):
+    """An onnxruntime InferenceSession on `device` (cpu, or cuda through the CUDA execution provider).
+    `spin=False` lets idle worker threads sleep (for benchmarks sharing cores between contenders)."""
     import onnxruntime as ort
 
     providers = ["CPUExecutionProvider"]
@@ -319,4 +320,6 @@ def session(model_bytes: bytes, device: str = "cpu", threads: int | None = None)
     options = ort.SessionOptions()
     if threads:
         options.intra_op_num_threads = threads
+    if not spin:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(model_bytes, options, providers=providers)
