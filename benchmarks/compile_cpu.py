@@ -177,6 +177,13 @@ def main(argv: list[str] | None = None) -> str:
     rows += [f"| {label} | {nodes} | {t:.2f} | {o:.2f} |" for label, nodes, t, o in effects]
     sections.append("\n".join(rows))
     print(sections[-1], flush=True)
+    sections.append(
+        "Reading the ORT rows: ONNX Runtime's own optimizer (level all) already performs what our passes do on "
+        "the plain export - common-subexpression elimination merges the duplicate ReLUs and pools, Conv+BN folding, "
+        "Conv+ReLU and Conv+Add fusion into NCHWc kernels - and convolutions are ~88% of its time (ORT profiler), "
+        "so a cleaner graph buys a few percent there, not the 1.25x goal. The torch rows gain for real: eager "
+        "PyTorch runs every BN, ReLU and identity as its own kernel, and the fused module stores its conv weights "
+        "channels_last (oneDNN's fast path).")
     body = "\n\n".join(sections)
     if not args.quick:
         update_section("compile_cpu", f"## Compiled artifacts on the CPU (`benchmarks/compile_cpu.py`)\n\n{body}\n\n"
