@@ -17,6 +17,7 @@ $(VENV)/.installed: pyproject.toml setup.py constraints.txt
 run: $(VENV)/.installed
 	$(VENV)/bin/genocompile zoo
 	$(VENV)/bin/genocompile inspect zoo:darts_v2 --skeleton darts-imagenet
+	$(VENV)/bin/genocompile build zoo:darts_v2 --skeleton darts-imagenet --target torch --target onnx --out $(OUT)/darts_v2
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q

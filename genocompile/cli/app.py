@@ -5,7 +5,7 @@ from typing import Optional
 
 import typer
 
-from genocompile.cli import inspect_cmd, zoo_cmd
+from genocompile.cli import build_cmd, inspect_cmd, zoo_cmd
 
 app = typer.Typer(
     name="genocompile",
@@ -30,5 +30,6 @@ def _root(version: Optional[bool] = typer.Option(None, "--version", callback=_ve
     """genocompile: search, compile and measure NAS genotypes."""
 
 
+app.command("build")(build_cmd.build)
 app.command("inspect")(inspect_cmd.inspect)
 app.command("zoo")(zoo_cmd.zoo)

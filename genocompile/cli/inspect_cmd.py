@@ -16,14 +16,14 @@ def inspect(
     as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of a table"),
 ) -> None:
     """Count parameters (auxiliary head excluded) and fvcore MultiAdds of the reference model (batch 1)."""
-    from genocompile.cost import reference_costs
+    from genocompile.cost import fused_multiadds, reference_costs
     from genocompile.genotype import genotype_hash
     from genocompile.genotype.network import network_to_dict
 
     g = resolve_genotype(genotype, skeleton, input_size)
     costs = reference_costs(g)
     report = {"name": g.name, "family": g.family, "hash": genotype_hash(g), "network": network_to_dict(g.network),
-              **costs.to_dict()}
+              **costs.to_dict(), "multiadds_fused": fused_multiadds(g)}
     if as_json:
         typer.echo(json.dumps(report))
         return
@@ -47,6 +47,7 @@ def _print_table(report: dict) -> None:
     table.add_row("MultiAdds", f"{report['multiadds']:,}", f"{report['multiadds'] / 1e6:.1f} M (fvcore, batch 1)")
     table.add_row("  conv + linear", f"{report['multiadds_conv_linear']:,}",
                   f"{report['multiadds_conv_linear'] / 1e6:.1f} M (as SPOS / DetNAS / ProxylessNAS count)")
+    table.add_row("  fused", f"{report['multiadds_fused']:,}", "compiled module: BN folded, `none` and dead code pruned")
     for kind, value in report["multiadds_by_op"].items():
         table.add_row(f"  {kind}", f"{value:,}", "")
     for block, value in report["multiadds_by_block"].items():

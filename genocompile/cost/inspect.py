@@ -46,3 +46,21 @@ def _count(genotype: Genotype) -> ModelCosts:
                       multiadds_by_op=dict(sorted(counted.by_operator.items(), key=lambda kv: -kv[1])),
                       multiadds_by_block=dict(sorted(counted.by_label(labels).items(), key=lambda kv: -kv[1])),
                       unsupported_ops=counted.unsupported)
+
+
+_FUSED_CACHE: dict[str, int] = {}
+
+
+def fused_multiadds(genotype: Genotype) -> int:
+    """fvcore MultiAdds (batch 1) of the compiled module: the default pipeline's graph (BN folded into convs,
+    `none` ops and dead code removed) emitted by the torch emitter. Cached by genotype hash."""
+    key = genotype_hash(genotype)
+    if key not in _FUSED_CACHE:
+        from genocompile.emit.torch import to_module
+        from genocompile.ir import lower
+        from genocompile.models import build_reference
+        from genocompile.passes import optimize
+
+        module = to_module(optimize(lower(genotype, build_reference(genotype, seed=0).state_dict())))
+        _FUSED_CACHE[key] = count_multiadds(module, (1, 3, *genotype.network.input_size)).total
+    return _FUSED_CACHE[key]

@@ -2,19 +2,22 @@
 
 An entry holds the op's reference constructor, what kind of op it is, and which constructor
 signature it follows (`SIGNATURES`: the quark0/darts `(C, stride, affine)` for cell ops; families
-whose ops change channel counts register under their own signature). Later layers (the IR lowering,
-cost rules) key their own per-op rules by the same names, and tests check that every registered op
-is covered. Search spaces are *op sets*: named lists of names, each validated against this table.
+whose ops change channel counts register under their own signature), and its IR lowering
+(`lower(b, x, C, stride, prefix) -> value` for the cell signature, see `genocompile.ir.lower`): the
+reference module and its lowering are registered together, once, so they cannot drift apart (tests
+check every op has both and that they agree numerically). Cost rules key their own per-op rules by
+the same names. Search spaces are *op sets*: named lists of names, each validated against this table.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 from torch import nn
 
 from genocompile.errors import GenotypeError
 from genocompile.ops import autodeeplab_modules as adl
+from genocompile.ops import darts_lowering as lw
 from genocompile.ops import darts_modules as m
 
 
@@ -32,6 +35,7 @@ class OpSpec:
     reference: Callable[..., nn.Module]  # its arguments are fixed by `signature`
     doc: str
     signature: str = "cell"  # a key of SIGNATURES
+    lower: Optional[Callable[..., str]] = None  # cell signature: (GraphBuilder, x, C, stride, state_dict prefix) -> value
 
 
 OPS: dict[str, OpSpec] = {}
@@ -43,16 +47,17 @@ def register_signature(name: str, doc: str) -> None:
     SIGNATURES[name] = doc
 
 
-def register_op(name: str, kind: str, doc: str, signature: str = "cell"):
+def register_op(name: str, kind: str, doc: str, signature: str = "cell", lower: Optional[Callable[..., str]] = None):
     """Decorator: register `fn` as the reference constructor for op `name`; `fn` takes the arguments
-    of `signature` (default: the DARTS `(C, stride, affine)`)."""
+    of `signature` (default: the DARTS `(C, stride, affine)`). `lower` appends the same computation to
+    a GraphBuilder (the IR lowering)."""
     if signature not in SIGNATURES:
         raise RuntimeError(f"op {name!r}: unknown signature {signature!r}; register it with register_signature")
 
     def wrap(fn: Callable[..., nn.Module]):
         if name in OPS:
             raise RuntimeError(f"op {name!r} registered twice")
-        OPS[name] = OpSpec(name=name, kind=kind, reference=fn, doc=doc, signature=signature)
+        OPS[name] = OpSpec(name=name, kind=kind, reference=fn, doc=doc, signature=signature, lower=lower)
         return fn
 
     return wrap
@@ -74,19 +79,27 @@ def with_signature(names: tuple[str, ...], signature: str) -> tuple[str, ...]:
 
 
 # --- the DARTS op set (quark0/darts `OPS`) ----------------------------------------------------
-register_op("none", "zero", "no connection: zeros (strided on reduction edges)")(lambda C, stride, affine: m.Zero(stride))
-register_op("avg_pool_3x3", "pool", "3x3 average pool, padding 1, count_include_pad=False")(
+register_op("none", "zero", "no connection: zeros (strided on reduction edges)", lower=lw.zero)(
+    lambda C, stride, affine: m.Zero(stride))
+register_op("avg_pool_3x3", "pool", "3x3 average pool, padding 1, count_include_pad=False",
+            lower=lw.pool("avg_pool", count_include_pad=False))(
     lambda C, stride, affine: nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False))
-register_op("max_pool_3x3", "pool", "3x3 max pool, padding 1")(
+register_op("max_pool_3x3", "pool", "3x3 max pool, padding 1", lower=lw.pool("max_pool"))(
     lambda C, stride, affine: nn.MaxPool2d(3, stride=stride, padding=1))
-register_op("skip_connect", "identity", "identity; FactorizedReduce on stride-2 edges")(
+register_op("skip_connect", "identity", "identity; FactorizedReduce on stride-2 edges", lower=lw.skip_connect)(
     lambda C, stride, affine: m.Identity() if stride == 1 else m.FactorizedReduce(C, C, affine=affine))
-register_op("sep_conv_3x3", "conv", "separable 3x3, applied twice")(lambda C, stride, affine: m.SepConv(C, C, 3, stride, 1, affine))
-register_op("sep_conv_5x5", "conv", "separable 5x5, applied twice")(lambda C, stride, affine: m.SepConv(C, C, 5, stride, 2, affine))
-register_op("sep_conv_7x7", "conv", "separable 7x7, applied twice")(lambda C, stride, affine: m.SepConv(C, C, 7, stride, 3, affine))
-register_op("dil_conv_3x3", "conv", "dilated (2) separable 3x3")(lambda C, stride, affine: m.DilConv(C, C, 3, stride, 2, 2, affine))
-register_op("dil_conv_5x5", "conv", "dilated (2) separable 5x5")(lambda C, stride, affine: m.DilConv(C, C, 5, stride, 4, 2, affine))
-register_op("conv_7x1_1x7", "conv", "1x7 then 7x1 conv")(lambda C, stride, affine: m.conv_7x1_1x7(C, stride, affine))
+register_op("sep_conv_3x3", "conv", "separable 3x3, applied twice", lower=lw.sep_conv(3, 1))(
+    lambda C, stride, affine: m.SepConv(C, C, 3, stride, 1, affine))
+register_op("sep_conv_5x5", "conv", "separable 5x5, applied twice", lower=lw.sep_conv(5, 2))(
+    lambda C, stride, affine: m.SepConv(C, C, 5, stride, 2, affine))
+register_op("sep_conv_7x7", "conv", "separable 7x7, applied twice", lower=lw.sep_conv(7, 3))(
+    lambda C, stride, affine: m.SepConv(C, C, 7, stride, 3, affine))
+register_op("dil_conv_3x3", "conv", "dilated (2) separable 3x3", lower=lw.dil_conv(3, 2, 2))(
+    lambda C, stride, affine: m.DilConv(C, C, 3, stride, 2, 2, affine))
+register_op("dil_conv_5x5", "conv", "dilated (2) separable 5x5", lower=lw.dil_conv(5, 4, 2))(
+    lambda C, stride, affine: m.DilConv(C, C, 5, stride, 4, 2, affine))
+register_op("conv_7x1_1x7", "conv", "1x7 then 7x1 conv", lower=lw.conv_7x1_1x7)(
+    lambda C, stride, affine: m.conv_7x1_1x7(C, stride, affine))
 
 
 # --- the Auto-DeepLab op set (tensorflow/models research/deeplab/core/nas_cell.py) -----------

@@ -13,7 +13,9 @@ def test_mapped_subpackages_import():
 
 
 def test_core_import_does_not_load_optional_backends():
-    code = ("import sys, genocompile, genocompile.cost, genocompile.models, genocompile.cli.app; "
+    code = ("import sys, genocompile, genocompile.cost, genocompile.models, genocompile.cli.app, genocompile.ir, "
+            "genocompile.passes, genocompile.emit.targets, genocompile.emit.torch, genocompile.runtime, "
+            "genocompile.build; "
             "print(sorted(m for m in ('onnx', 'onnxruntime', 'tensorrt', 'ray', 'triton') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
