@@ -18,12 +18,36 @@ sys.meta_path.insert(0, Block())
 
 SKELETONS = ("darts-cifar", "darts-imagenet")
 
+# Reduced settings per skeleton: few channels and small inputs, every structural feature still present
+# (both reduction cells, every stage, every resolution of a path). A chain's repeats stay: its choices
+# are one per block.
+SMALL = {
+    "darts-cifar": lambda c: dict(init_channels=c, layers=3, input_size=(16, 16)),
+    "darts-imagenet": lambda c: dict(init_channels=c, layers=2, input_size=(224, 224)),
+    "spos-imagenet": lambda c: dict(stage_out_channels=[c, 2 * c, 3 * c, 4 * c, 6 * c, 8 * c], num_classes=10,
+                                    input_size=(64, 64)),
+    "detnas-imagenet": lambda c: dict(stage_out_channels=[c, 2 * c, 3 * c, 4 * c, 6 * c, 8 * c], num_classes=10,
+                                      input_size=(64, 64)),
+    "proxylessnas-imagenet": lambda c: dict(first_channels=c, first_block_channels=c, stage_widths=[c, c, 2 * c,
+                                            2 * c, 3 * c, 4 * c], last_channels=8 * c, num_classes=10,
+                                            input_size=(64, 64)),
+    "nas-segm": lambda c: dict(num_classes=5, agg_size=2 * c, input_size=(64, 64)),
+    "autodeeplab": lambda c: dict(filter_multiplier=c // 2, num_classes=5, input_size=(64, 64),
+                                  stem_channels=[c, c, 2 * c], aspp_channels=2 * c, decoder_channels=2 * c,
+                                  low_level_channels=c),
+}
 
-def small(genotype, skeleton: str, channels: int = 8):
-    """Few cells, few channels, small inputs; both reduction cells still present."""
-    if skeleton == "darts-cifar":
-        return genotype.with_network(skeleton, init_channels=channels, layers=3, input_size=(16, 16))
-    return genotype.with_network(skeleton, init_channels=channels, layers=2, input_size=(224, 224))
+
+def skeletons_of(genotype) -> tuple[str, ...]:
+    """The skeletons a genotype is swept over: both DARTS networks for a cell, its own network otherwise
+    (a chain's choices, a path or a decoder layout belong to one network)."""
+    return SKELETONS if genotype.family == "cell" else (genotype.network.skeleton,)
+
+
+def small(genotype, skeleton: str | None = None, channels: int = 8):
+    """The genotype in a reduced network of `skeleton` (default: its own)."""
+    skeleton = skeleton or genotype.network.skeleton
+    return genotype.with_network(skeleton, **SMALL[skeleton](channels))
 
 
 def randomize_bn(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
