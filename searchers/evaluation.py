@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 
 import torch
@@ -69,33 +69,48 @@ def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_siz
     return correct / max(1, len(x))
 
 
-def train_epochs(model: torch.nn.Module, data: ClassificationData, epochs: int, batch_size: int, lr: float,
-                 weight_decay: float, generator: torch.Generator, step=None) -> float:
-    """SGD (momentum 0.9, cosine schedule, gradient clip 5 as in DARTS); returns the last epoch's mean loss.
-    `step(model)` runs before each batch (the one-shot supernet samples its path there)."""
+def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float, total_steps: int):
+    """SGD with momentum 0.9 and a cosine schedule over `total_steps` batches (DARTS' recipe)."""
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
-    steps_per_epoch = math.ceil(len(data.train_x) / batch_size)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(1, epochs * steps_per_epoch))
+    return optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(1, total_steps))
+
+
+def steps_per_epoch(data: ClassificationData, batch_size: int) -> int:
+    return math.ceil(len(data.train_x) / batch_size)
+
+
+def train_epoch(model: torch.nn.Module, data: ClassificationData, batch_size: int, optimizer, scheduler,
+                generator: torch.Generator, step=None) -> float:
+    """One epoch in a seeded order, gradient clip 5 as in DARTS; returns the mean loss. `step(model)` runs
+    before each batch (the one-shot supernet samples its path there)."""
+    model.train()
+    order = torch.randperm(len(data.train_x), generator=generator)
     loss_sum, batches = 0.0, 0
-    for _ in range(epochs):
-        model.train()
-        order = torch.randperm(len(data.train_x), generator=generator)
-        loss_sum, batches = 0.0, 0
-        for i in range(0, len(order), batch_size):
-            index = order[i:i + batch_size]
-            if len(index) < 2:
-                continue  # BatchNorm needs more than one example
-            if step is not None:
-                step(model)
-            loss = F.cross_entropy(model(data.train_x[index]), data.train_y[index])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 5.0)
-            optimizer.step()
-            scheduler.step()
-            loss_sum, batches = loss_sum + loss.item(), batches + 1
+    for i in range(0, len(order), batch_size):
+        index = order[i:i + batch_size]
+        if len(index) < 2:
+            continue  # BatchNorm needs more than one example
+        if step is not None:
+            step(model)
+        loss = F.cross_entropy(model(data.train_x[index]), data.train_y[index])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        optimizer.step()
+        scheduler.step()
+        loss_sum, batches = loss_sum + loss.item(), batches + 1
     return loss_sum / max(1, batches)
+
+
+def train_epochs(model: torch.nn.Module, data: ClassificationData, epochs: int, batch_size: int, lr: float,
+                 weight_decay: float, generator: torch.Generator) -> float:
+    """Stand-alone training; returns the last epoch's mean loss."""
+    optimizer, scheduler = make_optimizer(model, lr, weight_decay, epochs * steps_per_epoch(data, batch_size))
+    loss = float("nan")
+    for _ in range(epochs):
+        loss = train_epoch(model, data, batch_size, optimizer, scheduler, generator)
+    return loss
 
 
 @dataclass(frozen=True)
@@ -105,9 +120,6 @@ class ProxyEvaluator:
     data: str | None = None
     seed: int = 0
     settings: ProxySettings = ProxySettings()
-
-    def identity(self) -> dict:
-        return {"evaluation": "proxy", "proxy": asdict(self.settings)}
 
     def __call__(self, genotype: Genotype) -> EvalResult:
         started = time.perf_counter()
