@@ -23,9 +23,10 @@ DEFAULTS = {
     "sample_size": 3,  # aging: tournament size
     "top_k": 3,  # detnas: parents
     "evaluation": "proxy",  # proxy | oneshot
-    "proxy_channels": ProxySettings.init_channels,
-    "proxy_layers": ProxySettings.layers,
-    "proxy_input": ProxySettings.input_size,
+    # network of the evaluation (0: the evaluation's own default, ProxySettings / OneShotSettings)
+    "proxy_channels": 0,
+    "proxy_layers": 0,
+    "proxy_input": 0,
     "epochs": ProxySettings.epochs,  # proxy: stand-alone epochs per candidate
     "supernet_epochs": OneShotSettings.epochs,  # oneshot: supernet training epochs (once per DIR)
     "recalibration_batches": OneShotSettings.recalibration_batches,
@@ -42,13 +43,12 @@ def make_ea(name: str, space, rng: random.Random, o: dict):
 
 def evaluation_settings(o: dict):
     """The evaluation's settings from the options (they are part of the journal identity)."""
+    network = {key: o[option] for key, option in (("init_channels", "proxy_channels"), ("layers", "proxy_layers"),
+                                                 ("input_size", "proxy_input")) if o[option]}
     if o["evaluation"] == "proxy":
-        return ProxySettings(init_channels=o["proxy_channels"], layers=o["proxy_layers"], input_size=o["proxy_input"],
-                             epochs=o["epochs"])
+        return ProxySettings(**network, epochs=o["epochs"])
     if o["evaluation"] == "oneshot":
-        return OneShotSettings(init_channels=o["proxy_channels"], layers=o["proxy_layers"],
-                               input_size=o["proxy_input"], epochs=o["supernet_epochs"],
-                               recalibration_batches=o["recalibration_batches"])
+        return OneShotSettings(**network, epochs=o["supernet_epochs"], recalibration_batches=o["recalibration_batches"])
     raise SearchError(f"--evaluation {o['evaluation']!r}: unknown; known: proxy, oneshot")
 
 
