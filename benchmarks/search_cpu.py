@@ -67,6 +67,7 @@ def constrained_search_with_resume(out: Path, budget: int, kill_after: int, more
     proc = search_cli(out, budget, extra)
     while journal_count(out) < kill_after and proc.poll() is None:
         time.sleep(0.5)
+    assert proc.poll() is None, "the search ended before it could be killed; raise kill_after"
     os.killpg(proc.pid, signal.SIGKILL)  # the driver and its workers
     proc.wait()
     at_kill = journal_count(out)

@@ -36,7 +36,7 @@ class ProxySettings:
     valid_subset: int | None = None
 
     def describe(self) -> str:
-        return (f"proxy darts-cifar network C={self.init_channels}, {self.layers} cells, "
+        return (f"proxy network C={self.init_channels}, {self.layers} cells (DARTS spaces), "
                 f"{self.input_size}x{self.input_size} input, {self.epochs} epochs, batch {self.batch_size}, "
                 f"SGD lr {self.lr} cosine")
 
@@ -51,12 +51,20 @@ def candidate_seed(seed: int, genotype: Genotype) -> int:
     return (seed * 1_000_003 + int(genotype_hash(genotype)[:8], 16)) % (2 ** 31)
 
 
-def proxy_network(genotype: Genotype, settings: ProxySettings, num_classes: int) -> torch.nn.Module:
-    from genocompile.models import build_reference
+def darts_proxy_genotype(genotype: Genotype, init_channels: int, layers: int, input_size: int,
+                         num_classes: int) -> Genotype:
+    """The candidate's cells in a small darts-cifar network (DARTS' search proxy: fewer cells and channels)."""
+    return genotype.with_network(skeleton="darts-cifar", init_channels=init_channels, layers=layers,
+                                 num_classes=num_classes, input_size=(input_size, input_size), auxiliary=False)
 
-    proxy = genotype.with_network(skeleton="darts-cifar", init_channels=settings.init_channels,
-                                  layers=settings.layers, num_classes=num_classes,
-                                  input_size=(settings.input_size, settings.input_size), auxiliary=False)
+
+def proxy_network(genotype: Genotype, settings: ProxySettings, num_classes: int,
+                  space_name: str = "darts-cifar") -> torch.nn.Module:
+    from genocompile.models import build_reference
+    from genocompile.searchers.spaces import get_space
+
+    proxy = get_space(space_name).proxy_genotype(genotype, settings.init_channels, settings.layers,
+                                                 settings.input_size, num_classes)
     return build_reference(proxy, seed=None)
 
 
@@ -120,6 +128,7 @@ class ProxyEvaluator:
     data: str | None = None
     seed: int = 0
     settings: ProxySettings = ProxySettings()
+    space_name: str = "darts-cifar"
 
     def __call__(self, genotype: Genotype) -> EvalResult:
         started = time.perf_counter()
@@ -128,7 +137,7 @@ class ProxyEvaluator:
         seed = candidate_seed(self.seed, genotype)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            model = proxy_network(genotype, s, data.num_classes)
+            model = proxy_network(genotype, s, data.num_classes, self.space_name)
             generator = torch.Generator().manual_seed(seed)
             loss = train_epochs(model, data, s.epochs, s.batch_size, s.lr, s.weight_decay, generator)
         acc = accuracy(model, data.valid_x, data.valid_y)

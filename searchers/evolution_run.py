@@ -13,7 +13,7 @@ from genocompile.searchers.evolution import EAS, AgingEvolution, DetNASEvolution
 from genocompile.searchers.oneshot import OneShotEvaluator, OneShotSettings, train_supernet
 from genocompile.searchers.progress import NullProgress, Progress
 from genocompile.searchers.registry import SearchOptions, SearchSummary, extra_options, register_searcher
-from genocompile.searchers.spaces import DartsCellSpace, get_space
+from genocompile.searchers.spaces import get_space
 
 log = logging.getLogger("genocompile.search")
 
@@ -41,10 +41,13 @@ def make_ea(name: str, space, rng: random.Random, o: dict):
     return DetNASEvolution(space, rng, population=o["population"], top_k=o["top_k"])
 
 
-def evaluation_settings(o: dict):
-    """The evaluation's settings from the options (they are part of the journal identity)."""
-    network = {key: o[option] for key, option in (("init_channels", "proxy_channels"), ("layers", "proxy_layers"),
-                                                 ("input_size", "proxy_input")) if o[option]}
+def evaluation_settings(o: dict, space):
+    """The evaluation's settings from the options (they are part of the journal identity); what the options
+    leave open, the space's needs (`evaluation_defaults`), then the evaluation's defaults decide."""
+    network = dict(space.evaluation_defaults)
+    network.update({key: o[option] for key, option in (("init_channels", "proxy_channels"),
+                                                       ("layers", "proxy_layers"), ("input_size", "proxy_input"))
+                    if o[option]})
     if o["evaluation"] == "proxy":
         return ProxySettings(**network, epochs=o["epochs"])
     if o["evaluation"] == "oneshot":
@@ -56,9 +59,7 @@ def make_evaluator(options: SearchOptions, settings, space, progress: Progress):
     """The candidate evaluator; one-shot evaluation first trains (or resumes) the supernet in DIR."""
     log.info("evaluation: %s", settings.describe())
     if isinstance(settings, ProxySettings):
-        return ProxyEvaluator(data=options.data, seed=options.seed, settings=settings)
-    if not isinstance(space, DartsCellSpace):
-        raise SearchError(f"--evaluation oneshot supports the DARTS cell spaces, not {space.name!r}")
+        return ProxyEvaluator(data=options.data, seed=options.seed, settings=settings, space_name=space.name)
 
     def report(message: str) -> None:
         log.info(message)
@@ -74,7 +75,7 @@ def run(options: SearchOptions, progress: Progress | None = None) -> SearchSumma
     space = get_space(options.space)
     searcher = make_ea(o["ea"], space, random.Random(options.seed), o)
     progress = progress or NullProgress()
-    evaluation = evaluation_settings(o)
+    evaluation = evaluation_settings(o, space)
     settings = {"ea": {k: o[k] for k in ("ea", "population", "sample_size", "top_k")},
                 "evaluation": o["evaluation"], o["evaluation"]: asdict(evaluation)}
     check_directory(searcher, options, settings)  # before any supernet training: refuse a foreign DIR now

@@ -51,7 +51,7 @@ class OneShotSettings:
     valid_subset: int | None = None
 
     def describe(self) -> str:
-        return (f"one-shot supernet darts-cifar C={self.init_channels}, {self.layers} cells, {self.input_size}x"
+        return (f"one-shot supernet C={self.init_channels}, {self.layers} cells (DARTS spaces), {self.input_size}x"
                 f"{self.input_size} input, {self.epochs} epochs of uniform single-path sampling; BN recalibrated "
                 f"on {self.recalibration_batches} batches of {self.batch_size} per candidate")
 
@@ -121,8 +121,8 @@ class DartsSupernet(nn.Module):
         return self.classifier(self.global_pooling(s1).flatten(1))
 
 
-def build_supernet(space, settings: OneShotSettings, num_classes: int) -> DartsSupernet:
-    return DartsSupernet(space.ops, space.steps, settings.init_channels, settings.layers, num_classes)
+def build_supernet(space, settings: OneShotSettings, num_classes: int) -> nn.Module:
+    return space.supernet(settings, num_classes)
 
 
 def _save_atomic(obj: Any, path: Path) -> None:
@@ -194,7 +194,7 @@ def recalibrate_bn(model: nn.Module, data: ClassificationData, batches: int, bat
     model.eval()
 
 
-_LOADED: dict[tuple[str, float], DartsSupernet] = {}  # per worker process: path, mtime -> supernet
+_LOADED: dict[tuple[str, float], nn.Module] = {}  # per worker process: path, mtime -> supernet
 
 
 @dataclass(frozen=True)
@@ -206,7 +206,7 @@ class OneShotEvaluator:
     data: str | None = None
     settings: OneShotSettings = OneShotSettings()
 
-    def supernet(self, num_classes: int) -> DartsSupernet:
+    def supernet(self, num_classes: int) -> nn.Module:
         from genocompile.searchers.spaces import get_space
 
         key = (self.checkpoint, os.path.getmtime(self.checkpoint))
