@@ -68,7 +68,7 @@ def test_onnx_passes_the_tensorrt_parser_preconditions(name, precision):
 
 
 def test_auxiliary_cells_are_absent_from_the_graph_and_every_artifact(tmp_path):
-    g = small(zoo_genotype("nekrasov_arch0")).with_network(auxiliary=True, aux_cell=True)
+    g = small(zoo_genotype("nekrasov_arch0")).with_network(auxiliary=True, aux_cell=True, input_size=(32, 32))
     model = build_reference(g)
     aux_keys = {k for k in model.state_dict() if k.startswith(AUX)}
     assert aux_keys  # the reference does carry the training-only heads (and their cells)
@@ -107,12 +107,12 @@ def test_build_zoo_spos_to_torch_and_onnx_from_the_cli(tmp_path, capsys):
 def test_build_a_decoder_genotype_from_the_cli(tmp_path):
     from genocompile.runtime import load, read_manifest
 
-    g = zoo_genotype("nekrasov_arch2").with_network(input_size=(64, 64), num_classes=5, agg_size=16)
+    g = zoo_genotype("nekrasov_arch2").with_network(input_size=(32, 32), num_classes=5, agg_size=16)
     (tmp_path / "g.json").write_text(to_json(g))
     out = tmp_path / "segm"
     assert main(["build", str(tmp_path / "g.json"), "-t", "torch", "-t", "onnx", "--dynamic-batch", "--batch", "2",
                  "--out", str(out)]) == 0
-    assert read_manifest(out)["output"]["shape"] == [None, 5, 64, 64]  # logits at the input size
+    assert read_manifest(out)["output"]["shape"] == [None, 5, 32, 32]  # logits at the input size
     model = build_reference(g, seed=0)
     x = inputs(g, 2, seed=6)
     for target in ("torch", "onnx"):
