@@ -76,7 +76,8 @@ def test_builder_refuses_shapes_that_do_not_fit():
 def test_every_op_and_skeleton_has_a_lowering():
     assert all(spec.lower is not None for spec in OPS.values()), [n for n, s in OPS.items() if s.lower is None]
     assert set(SKELETONS) <= set(SKELETON_LOWERINGS)
-    assert {"conv", "batchnorm", "relu", "max_pool", "avg_pool", "add", "concat", "slice", "zero", "linear"} <= set(IR_OPS)
+    assert {"conv", "batchnorm", "relu", "max_pool", "avg_pool", "add", "concat", "slice", "zero", "linear", "relu6",
+            "channel_slice", "resize"} <= set(IR_OPS)
 
 
 # Per op signature: (input channels, the reference constructor's arguments, the lowering's arguments before
