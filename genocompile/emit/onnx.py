@@ -244,6 +244,22 @@ def _linear(ctx, n):
     ctx.emit(n, "Gemm", ins, transB=1)
 
 
+@onnx_rule("resize")
+def _resize(ctx, n):
+    # Resize (opset 13+) with `sizes`: mode linear + half_pixel is exactly torch's bilinear with
+    # align_corners=False. Opset 17's `sizes` spans every axis, so the batch comes from Shape(x)[0:2]:
+    # the same model runs any batch (onnxslim folds it to a constant where the batch is static).
+    x = ctx.value(n.inputs[0])
+    leading = ctx.add("Shape", [x], f"{n.name}:nc", start=0, end=2)
+    sizes = ctx.add("Concat", [leading, ctx.ints(f"{n.name}.size", list(n.attr["size"]))], f"{n.name}:sizes", axis=0)
+    ctx.emit(n, "Resize", [x, "", "", sizes], mode="linear", coordinate_transformation_mode="half_pixel")
+
+
+@onnx_rule("expand")
+def _expand(ctx, n):
+    # Bidirectional broadcasting: (N, C, 1, 1) against (1, C, H, W) gives (N, C, H, W) for any batch.
+    ctx.emit(n, "Expand", [ctx.value(n.inputs[0]), ctx.ints(f"{n.name}.shape", [1, *n.shape])])
+
 @onnx_rule("input")
 def _input(ctx, n):
     if ctx.precision in ("fp16", "bf16"):
