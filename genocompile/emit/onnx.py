@@ -266,6 +266,18 @@ def _input(ctx, n):
         ctx.add("Cast", [INPUT], ctx.value(n.name), to=_ONNX_TYPES[ctx.precision])
 
 
+def _free_io_names(graph: Graph, ranges: dict | None) -> tuple[Graph, dict | None]:
+    """Rename IR values that the model's input / output names would shadow (a segmentation head's conv is
+    naturally called `logits`): ONNX values are defined once."""
+    clash = {n.name: f"{n.name}:value" for n in graph.nodes if n.name in (INPUT, OUTPUT) and n.kind != "input"}
+    if not clash:
+        return graph, ranges
+    rename = lambda name: clash.get(name, name)  # noqa: E731
+    nodes = [n.with_(name=rename(n.name), inputs=tuple(map(rename, n.inputs))) for n in graph.nodes]
+    return (graph.replace(nodes, map(rename, graph.outputs)),
+            None if ranges is None else {rename(k): v for k, v in ranges.items()})
+
+
 def to_onnx(graph: Graph, batch: int | None = 1, precision: str = "fp32", name: str | None = None,
             ranges: dict | None = None):
     """An onnx.ModelProto of `graph`: input "input" float32 [batch, *input_shape] (`batch=None`: a symbolic
@@ -282,6 +294,7 @@ def to_onnx(graph: Graph, batch: int | None = 1, precision: str = "fp32", name: 
         raise OnnxError(f"ONNX precision {precision!r} is not supported; use fp32, fp16 or int8")
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         raise OnnxError("the ONNX emitter writes single-input, single-output graphs")
+    graph, ranges = _free_io_names(graph, ranges)
     ctx = OnnxContext(graph, precision, ranges)
     for n in graph.nodes:
         if n.kind not in ONNX_RULES:
