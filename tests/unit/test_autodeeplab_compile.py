@@ -88,3 +88,15 @@ def test_onnx_passes_tensorrts_parser_preconditions(case, precision, dynamic):
     for n in resizes:  # TensorRT's IResizeLayer computes exactly this (linear, half-pixel, no antialias)
         attrs = {a.name: a.s.decode() for a in n.attribute if a.type == a.STRING}
         assert attrs == {"mode": "linear", "coordinate_transformation_mode": "half_pixel"}
+
+
+def test_a_resize_that_is_not_exact_is_refused():
+    # torch's fixed-factor Upsample and the IR's sized resize map coordinates alike only on exact sizes.
+    from genocompile.errors import GenotypeError
+    from genocompile.ir import GraphBuilder
+    from genocompile.ops import get_op
+
+    b = GraphBuilder("odd")
+    x = b.add("input", [], {"shape": (4, 7, 8)}, name="x")
+    with pytest.raises(GenotypeError, match="resizing a 7x8 map by 0.5 is not exact"):
+        get_op("atrous_3x3").lower(b, x, 4, 2, "op")
