@@ -260,6 +260,7 @@ def _expand(ctx, n):
     # Bidirectional broadcasting: (N, C, 1, 1) against (1, C, H, W) gives (N, C, H, W) for any batch.
     ctx.emit(n, "Expand", [ctx.value(n.inputs[0]), ctx.ints(f"{n.name}.shape", [1, *n.shape])])
 
+
 @onnx_rule("input")
 def _input(ctx, n):
     if ctx.precision in ("fp16", "bf16"):
