@@ -25,3 +25,8 @@ class ShapeError(GenocompileError, ValueError):
 
 class DataError(GenocompileError):
     """A data set that is missing, laid out wrongly, or does not fit the task."""
+
+
+class CostModelError(GenocompileError):
+    """A cost model (lookup table, latency predictor) that is missing, malformed or made for another device,
+    or a constraint no available cost model can check."""

@@ -277,9 +277,10 @@ register_ir_op(IROp("resize", 1, infer=_resize_shape, torch=_resize, defaults={"
                     doc="bilinear resize to an explicit (H, W), align_corners=False: half-pixel centres, "
                         "in = (out + 0.5) * in_size / out_size - 0.5, clamped at the border, no antialias "
                         "(torch F.interpolate; ONNX Resize linear / half_pixel; TensorRT the same)"))
-register_ir_op(IROp("expand", 1, infer=_expand_shape, defaults={},
+register_ir_op(IROp("expand", 1, infer=_expand_shape,
                     torch=lambda ins, params, attrs: apply_act(ins[0].expand(-1, -1, *attrs["size"]), attrs.get("act")),
                     doc="broadcast a (C, 1, 1) map to (C, H, W): bilinear upsampling of a 1x1 map in any convention"))
+
 
 def _sum(xs):
     out = xs[0]

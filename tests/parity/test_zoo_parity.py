@@ -19,7 +19,7 @@ from genocompile.ir import interpret, lower
 from genocompile.passes import DEFAULT_PIPELINE, PASSES, optimize
 from chain_factory import random_chain
 from decoder_factory import random_decoder
-from genotype_factory import random_cell
+from genotype_factory import random_cell, random_hierarchical
 from model_helpers import SMALL, inputs, reference, rel_err, skeletons_of, small
 
 FP32 = 1e-4
@@ -30,7 +30,13 @@ def _small_network(skeleton: str) -> dict:
     return {"skeleton": skeleton, **SMALL[skeleton](8)}
 
 
-RANDOM = [random_cell(random.Random(100 + i), name=f"random{i}") for i in range(4)] + [
+RANDOM = [random_cell(random.Random(100 + i), name=f"random{i}") for i in range(4)]
+# Random Auto-DeepLab cells on random 6-layer paths (up, down and flat moves, rates 4..32, decoder fed by a
+# cell or by the stem): every resize, stride-2 op and preprocess case of the network.
+RANDOM_HIERARCHICAL = [random_hierarchical(random.Random(200 + i), layers=6, name=f"random_path{i}") for i in range(4)]
+RANDOM += RANDOM_HIERARCHICAL
+# Random chains of both spaces (with and without channel scales) and random decoder layouts.
+RANDOM += [
     random_chain(random.Random(200), network=_small_network("spos-imagenet"), name="random_spos"),
     random_chain(random.Random(201), network=_small_network("spos-imagenet"), scales=True, name="random_spos_scaled"),
     random_chain(random.Random(202), network={**_small_network("detnas-imagenet"), "stage_repeats": [2, 2, 3, 2]},
@@ -77,7 +83,7 @@ def test_each_pass_preserves_the_function(name, skeleton):
         graph = after
 
 
-@pytest.mark.parametrize("name", zoo_names())
+@pytest.mark.parametrize("name", [*zoo_names(), *(g.name for g in RANDOM_HIERARCHICAL)])
 def test_reduced_precisions_within_their_stated_tolerances(name):
     from genocompile.build import TOLERANCES
 

@@ -1,0 +1,80 @@
+"""Hard constraints on a genotype's *deploy* network, asked by every searcher through one object.
+
+`Constraints(max_multiadds=..., max_params=..., max_latency_ms=..., latency=...)`:
+- `violations(g)` lists what `g` breaks, one readable line each (empty: feasible);
+- `satisfies(g)` is `not violations(g)`;
+- `penalty(g)` is the summed relative excess over the bounds (0 when feasible), for soft use;
+- `costs(g)` the figures the bounds were checked on (also what journals record).
+
+MultiAdds and params are counted with fvcore on the reference model (`genocompile.cost.inspect`).
+Latency comes from a `LatencyModel` (anything with `predict_ms(genotype) -> float`, e.g. the cost-model
+issue's calibrated LUT predictor or an end-to-end measurement); a latency bound without one is refused,
+because silently ignoring a bound would return infeasible architectures.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from genocompile.errors import CostModelError
+
+
+class LatencyModel(Protocol):
+    def predict_ms(self, genotype: Any) -> float: ...
+
+
+@dataclass(frozen=True)
+class Constraints:
+    max_multiadds: int | None = None
+    max_params: int | None = None
+    max_latency_ms: float | None = None
+    latency: LatencyModel | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_multiadds", "max_params", "max_latency_ms"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not value > 0):
+                raise CostModelError(f"--{name.replace('_', '-')} must be a positive number, got {value!r}")
+        if self.max_latency_ms is not None and self.latency is None:
+            raise CostModelError("--max-latency-ms needs a latency model: pass --latency-model LUT.json "
+                                 "(made by `genocompile profile`) for the device")
+
+    @property
+    def active(self) -> bool:
+        return any(v is not None for v in (self.max_multiadds, self.max_params, self.max_latency_ms))
+
+    def costs(self, genotype: Any) -> dict[str, float]:
+        """The deploy network's figures that the bounds are checked on (latency only with a latency model)."""
+        from genocompile.cost.inspect import reference_costs
+
+        counted = reference_costs(genotype)
+        out: dict[str, float] = {"multiadds": counted.multiadds, "params": counted.params}
+        if self.latency is not None:
+            out["latency_ms"] = float(self.latency.predict_ms(genotype))
+        return out
+
+    def _bounds(self) -> list[tuple[str, str, float]]:
+        pairs = [("multiadds", "MultiAdds", self.max_multiadds), ("params", "params", self.max_params),
+                 ("latency_ms", "latency (ms)", self.max_latency_ms)]
+        return [(key, label, bound) for key, label, bound in pairs if bound is not None]
+
+    def violations(self, genotype: Any, costs: dict[str, float] | None = None) -> list[str]:
+        if not self.active:
+            return []
+        costs = costs if costs is not None else self.costs(genotype)
+        return [f"{label} {costs[key]:,.4g} over the limit {bound:,.4g}"
+                for key, label, bound in self._bounds() if costs[key] > bound]
+
+    def satisfies(self, genotype: Any, costs: dict[str, float] | None = None) -> bool:
+        return not self.violations(genotype, costs)
+
+    def penalty(self, genotype: Any, costs: dict[str, float] | None = None) -> float:
+        """Sum over the bounds of max(0, value / bound - 1): 0 when feasible, grows with the excess."""
+        if not self.active:
+            return 0.0
+        costs = costs if costs is not None else self.costs(genotype)
+        return sum(max(0.0, costs[key] / bound - 1.0) for key, _, bound in self._bounds())
+
+    def describe(self) -> str:
+        parts = [f"{label} <= {bound:,.4g}" for _, label, bound in self._bounds()]
+        return ", ".join(parts) if parts else "none"
