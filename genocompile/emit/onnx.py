@@ -117,14 +117,25 @@ class OnnxContext:
     def scalar(self, key: str, value: float) -> str:
         return self.weight(key, torch.tensor(value))
 
+    def relu6_bounds(self) -> list[str]:
+        """Clip's min / max inputs for ReLU6 (scalars of the graph's float type, as opset 11+ wants)."""
+        return [self.scalar("relu6_min", 0.0), self.scalar("relu6_max", 6.0)]
+
     def emit(self, node: Node, op_type: str, inputs: list[str], **attrs: Any) -> None:
         """Append `op_type` computing `node`, then its fused activation if it has one."""
         act = node.attr.get("act")
         out = self.add(op_type, inputs, f"{node.name}:pre" if act else node.name, **attrs)
+        if act:
+            self.activate(act, out, node.name)
+
+    def activate(self, act: str, x: str, out: str) -> str:
+        """`act` (an `ACTIVATIONS` name) of value `x` into `out`: Relu, or Clip(0, 6) for relu6 (ONNX Runtime
+        fuses both into the Conv before them, TensorRT too)."""
         if act == "relu":
-            self.add("Relu", [out], node.name)
-        elif act:
-            raise OnnxError(f"node {node.name}: no ONNX form for activation {act!r}")
+            return self.add("Relu", [x], out)
+        if act == "relu6":
+            return self.add("Clip", [x, *self.relu6_bounds()], out)
+        raise OnnxError(f"value {out}: no ONNX form for activation {act!r}")
 
 
 def _tensor_proto(name: str, t: torch.Tensor, precision: str):
@@ -169,6 +180,11 @@ def _bn(ctx: OnnxContext, n: Node) -> None:
 @onnx_rule("relu")
 def _relu(ctx, n):
     ctx.emit(n, "Relu", [ctx.value(n.inputs[0])])
+
+
+@onnx_rule("relu6")
+def _relu6(ctx, n):
+    ctx.emit(n, "Clip", [ctx.value(n.inputs[0]), *ctx.relu6_bounds()])
 
 
 @onnx_rule("max_pool")
@@ -218,6 +234,14 @@ def _slice_rule(ctx, n):
     _slice(ctx, n, ctx.value(n.inputs[0]), n.attr["start"], n.attr["step"])
 
 
+@onnx_rule("channel_slice")
+def _channel_slice(ctx, n):
+    # A strided Slice on the channel axis (TensorRT's ISliceLayer takes strides; static bounds).
+    ins = [ctx.value(n.inputs[0]), ctx.ints(f"{n.name}.starts", [n.attr["start"]]),
+           ctx.ints(f"{n.name}.ends", [INT64_MAX]), ctx.ints("axes_c", [1]), ctx.ints(f"{n.name}.steps", [n.attr["step"]])]
+    ctx.emit(n, "Slice", ins)
+
+
 @onnx_rule("zero")
 def _zero(ctx, n):
     # x * 0 as in the reference (zeros for finite x), after the stride's subsampling.
@@ -244,10 +268,39 @@ def _linear(ctx, n):
     ctx.emit(n, "Gemm", ins, transB=1)
 
 
+@onnx_rule("resize")
+def _resize(ctx, n):
+    # Resize (opset 13+) with `sizes`: mode linear + half_pixel is exactly torch's bilinear with
+    # align_corners=False. Opset 17's `sizes` spans every axis, so the batch comes from Shape(x)[0:2]:
+    # the same model runs any batch (onnxslim folds it to a constant where the batch is static).
+    x = ctx.value(n.inputs[0])
+    leading = ctx.add("Shape", [x], f"{n.name}:nc", start=0, end=2)
+    sizes = ctx.add("Concat", [leading, ctx.ints(f"{n.name}.size", list(n.attr["size"]))], f"{n.name}:sizes", axis=0)
+    ctx.emit(n, "Resize", [x, "", "", sizes], mode="linear", coordinate_transformation_mode="half_pixel")
+
+
+@onnx_rule("expand")
+def _expand(ctx, n):
+    # Bidirectional broadcasting: (N, C, 1, 1) against (1, C, H, W) gives (N, C, H, W) for any batch.
+    ctx.emit(n, "Expand", [ctx.value(n.inputs[0]), ctx.ints(f"{n.name}.shape", [1, *n.shape])])
+
+
 @onnx_rule("input")
 def _input(ctx, n):
     if ctx.precision in ("fp16", "bf16"):
         ctx.add("Cast", [INPUT], ctx.value(n.name), to=_ONNX_TYPES[ctx.precision])
+
+
+def _free_io_names(graph: Graph, ranges: dict | None) -> tuple[Graph, dict | None]:
+    """Rename IR values that the model's input / output names would shadow (a segmentation head's conv is
+    naturally called `logits`): ONNX values are defined once."""
+    clash = {n.name: f"{n.name}:value" for n in graph.nodes if n.name in (INPUT, OUTPUT) and n.kind != "input"}
+    if not clash:
+        return graph, ranges
+    rename = lambda name: clash.get(name, name)  # noqa: E731
+    nodes = [n.with_(name=rename(n.name), inputs=tuple(map(rename, n.inputs))) for n in graph.nodes]
+    return (graph.replace(nodes, map(rename, graph.outputs)),
+            None if ranges is None else {rename(k): v for k, v in ranges.items()})
 
 
 def to_onnx(graph: Graph, batch: int | None = 1, precision: str = "fp32", name: str | None = None,
@@ -266,6 +319,7 @@ def to_onnx(graph: Graph, batch: int | None = 1, precision: str = "fp32", name: 
         raise OnnxError(f"ONNX precision {precision!r} is not supported; use fp32, fp16 or int8")
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         raise OnnxError("the ONNX emitter writes single-input, single-output graphs")
+    graph, ranges = _free_io_names(graph, ranges)
     ctx = OnnxContext(graph, precision, ranges)
     for n in graph.nodes:
         if n.kind not in ONNX_RULES:
