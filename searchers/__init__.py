@@ -4,4 +4,5 @@ and cost models only, never emitters."""
 
 # Each searcher and space module registers itself on import (`get_searcher` / `get_space` import this package).
 from genocompile.searchers import spaces  # noqa: E402,F401
+from genocompile.searchers import chain_space  # noqa: E402,F401
 from genocompile.searchers import evolution_run  # noqa: E402,F401

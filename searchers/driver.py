@@ -51,6 +51,11 @@ def identity_of(searcher: Searcher, options: SearchOptions, settings: Mapping[st
             "constraints": options.constraints.describe(), "data": options.data or "digits", **dict(settings or {})}
 
 
+def check_directory(searcher: Searcher, options: SearchOptions, settings: Mapping[str, Any] | None = None) -> None:
+    """Raise SearchError now if DIR holds another search (before any expensive preparation)."""
+    Journal(options.out_dir, identity_of(searcher, options, settings)).close()
+
+
 def result_of(row: Row) -> EvalResult:
     return EvalResult(fitness=float(row.fitness), metrics=row.metrics, costs=row.costs)
 
@@ -64,7 +69,7 @@ def drive(searcher: Searcher, evaluate: Callable[[Genotype], EvalResult], option
     progress = progress or NullProgress()
     out_dir = Path(options.out_dir)
     constraints = options.constraints
-    with Journal(out_dir, identity_of(searcher, options, settings)) as journal, _log_to(out_dir / "search.log"):
+    with Journal(out_dir, identity_of(searcher, options, settings)) as journal, search_log(out_dir):
         finished = journal.evaluated()
         resumed = len(finished)
         rejected = journal.get_meta("rejected") or 0
@@ -157,13 +162,14 @@ def _costs_text(costs: Mapping[str, float]) -> str:
     return ", ".join(parts) or "no costs"
 
 
-class _log_to:
-    """Append the search logger's records to DIR/search.log for the duration of a run."""
+class search_log:
+    """Append the search logger's records to DIR/search.log for the duration of a `with` block."""
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, out_dir: Path):
+        self.path = Path(out_dir) / "search.log"
 
     def __enter__(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.handler = logging.FileHandler(self.path)
         self.handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
         log.addHandler(self.handler)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 
 import torch
@@ -36,7 +36,7 @@ class ProxySettings:
     valid_subset: int | None = None
 
     def describe(self) -> str:
-        return (f"proxy darts-cifar network C={self.init_channels}, {self.layers} cells, "
+        return (f"proxy network C={self.init_channels}, {self.layers} cells (DARTS spaces), "
                 f"{self.input_size}x{self.input_size} input, {self.epochs} epochs, batch {self.batch_size}, "
                 f"SGD lr {self.lr} cosine")
 
@@ -51,12 +51,20 @@ def candidate_seed(seed: int, genotype: Genotype) -> int:
     return (seed * 1_000_003 + int(genotype_hash(genotype)[:8], 16)) % (2 ** 31)
 
 
-def proxy_network(genotype: Genotype, settings: ProxySettings, num_classes: int) -> torch.nn.Module:
-    from genocompile.models import build_reference
+def darts_proxy_genotype(genotype: Genotype, init_channels: int, layers: int, input_size: int,
+                         num_classes: int) -> Genotype:
+    """The candidate's cells in a small darts-cifar network (DARTS' search proxy: fewer cells and channels)."""
+    return genotype.with_network(skeleton="darts-cifar", init_channels=init_channels, layers=layers,
+                                 num_classes=num_classes, input_size=(input_size, input_size), auxiliary=False)
 
-    proxy = genotype.with_network(skeleton="darts-cifar", init_channels=settings.init_channels,
-                                  layers=settings.layers, num_classes=num_classes,
-                                  input_size=(settings.input_size, settings.input_size), auxiliary=False)
+
+def proxy_network(genotype: Genotype, settings: ProxySettings, num_classes: int,
+                  space_name: str = "darts-cifar") -> torch.nn.Module:
+    from genocompile.models import build_reference
+    from genocompile.searchers.spaces import get_space
+
+    proxy = get_space(space_name).proxy_genotype(genotype, settings.init_channels, settings.layers,
+                                                 settings.input_size, num_classes)
     return build_reference(proxy, seed=None)
 
 
@@ -69,33 +77,48 @@ def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_siz
     return correct / max(1, len(x))
 
 
-def train_epochs(model: torch.nn.Module, data: ClassificationData, epochs: int, batch_size: int, lr: float,
-                 weight_decay: float, generator: torch.Generator, step=None) -> float:
-    """SGD (momentum 0.9, cosine schedule, gradient clip 5 as in DARTS); returns the last epoch's mean loss.
-    `step(model)` runs before each batch (the one-shot supernet samples its path there)."""
+def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float, total_steps: int):
+    """SGD with momentum 0.9 and a cosine schedule over `total_steps` batches (DARTS' recipe)."""
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
-    steps_per_epoch = math.ceil(len(data.train_x) / batch_size)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(1, epochs * steps_per_epoch))
+    return optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(1, total_steps))
+
+
+def steps_per_epoch(data: ClassificationData, batch_size: int) -> int:
+    return math.ceil(len(data.train_x) / batch_size)
+
+
+def train_epoch(model: torch.nn.Module, data: ClassificationData, batch_size: int, optimizer, scheduler,
+                generator: torch.Generator, step=None) -> float:
+    """One epoch in a seeded order, gradient clip 5 as in DARTS; returns the mean loss. `step(model)` runs
+    before each batch (the one-shot supernet samples its path there)."""
+    model.train()
+    order = torch.randperm(len(data.train_x), generator=generator)
     loss_sum, batches = 0.0, 0
-    for _ in range(epochs):
-        model.train()
-        order = torch.randperm(len(data.train_x), generator=generator)
-        loss_sum, batches = 0.0, 0
-        for i in range(0, len(order), batch_size):
-            index = order[i:i + batch_size]
-            if len(index) < 2:
-                continue  # BatchNorm needs more than one example
-            if step is not None:
-                step(model)
-            loss = F.cross_entropy(model(data.train_x[index]), data.train_y[index])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 5.0)
-            optimizer.step()
-            scheduler.step()
-            loss_sum, batches = loss_sum + loss.item(), batches + 1
+    for i in range(0, len(order), batch_size):
+        index = order[i:i + batch_size]
+        if len(index) < 2:
+            continue  # BatchNorm needs more than one example
+        if step is not None:
+            step(model)
+        loss = F.cross_entropy(model(data.train_x[index]), data.train_y[index])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        optimizer.step()
+        scheduler.step()
+        loss_sum, batches = loss_sum + loss.item(), batches + 1
     return loss_sum / max(1, batches)
+
+
+def train_epochs(model: torch.nn.Module, data: ClassificationData, epochs: int, batch_size: int, lr: float,
+                 weight_decay: float, generator: torch.Generator) -> float:
+    """Stand-alone training; returns the last epoch's mean loss."""
+    optimizer, scheduler = make_optimizer(model, lr, weight_decay, epochs * steps_per_epoch(data, batch_size))
+    loss = float("nan")
+    for _ in range(epochs):
+        loss = train_epoch(model, data, batch_size, optimizer, scheduler, generator)
+    return loss
 
 
 @dataclass(frozen=True)
@@ -105,9 +128,7 @@ class ProxyEvaluator:
     data: str | None = None
     seed: int = 0
     settings: ProxySettings = ProxySettings()
-
-    def identity(self) -> dict:
-        return {"evaluation": "proxy", "proxy": asdict(self.settings)}
+    space_name: str = "darts-cifar"
 
     def __call__(self, genotype: Genotype) -> EvalResult:
         started = time.perf_counter()
@@ -116,7 +137,7 @@ class ProxyEvaluator:
         seed = candidate_seed(self.seed, genotype)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            model = proxy_network(genotype, s, data.num_classes)
+            model = proxy_network(genotype, s, data.num_classes, self.space_name)
             generator = torch.Generator().manual_seed(seed)
             loss = train_epochs(model, data, s.epochs, s.batch_size, s.lr, s.weight_decay, generator)
         acc = accuracy(model, data.valid_x, data.valid_y)

@@ -13,7 +13,7 @@ Crossover takes each node (its two [op, input] pairs) from one parent or the oth
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from genocompile.errors import SearchError
@@ -25,12 +25,20 @@ from genocompile.registry import Registry
 
 class SearchSpace(Protocol):
     name: str
+    evaluation_defaults: dict  # proxy / supernet network settings this space needs (e.g. a larger input)
 
     def sample(self, rng: random.Random) -> Genotype: ...
 
     def mutate(self, genotype: Genotype, rng: random.Random) -> Genotype: ...
 
     def crossover(self, a: Genotype, b: Genotype, rng: random.Random) -> Genotype: ...
+
+    def proxy_genotype(self, genotype: Genotype, init_channels: int, layers: int, input_size: int,
+                       num_classes: int) -> Genotype:
+        """The candidate in the small network that evaluation trains."""
+
+    def supernet(self, settings: Any, num_classes: int) -> Any:
+        """The weight-sharing supernet of the space (a module with a `path` genotype attribute)."""
 
 
 SPACES: Registry[SearchSpace] = Registry("search space", SearchError)
@@ -57,6 +65,7 @@ class DartsCellSpace:
     skeleton: str
     ops: tuple[str, ...] = tuple(op for op in DARTS_SEARCH_OPS if op != "none")
     steps: int = 4
+    evaluation_defaults: dict = field(default_factory=dict)
 
     @property
     def network(self) -> Any:
@@ -105,6 +114,17 @@ class DartsCellSpace:
         else:  # input mutation: another earlier state, still distinct from the node's other input
             edges[position] = (op, rng.choice(inputs))
         return self._genotype(cells["normal"], cells["reduce"])
+
+    def proxy_genotype(self, genotype: Genotype, init_channels: int, layers: int, input_size: int,
+                       num_classes: int) -> CellGenotype:
+        from genocompile.searchers.evaluation import darts_proxy_genotype
+
+        return darts_proxy_genotype(genotype, init_channels, layers, input_size, num_classes)
+
+    def supernet(self, settings: Any, num_classes: int) -> Any:
+        from genocompile.searchers.oneshot import DartsSupernet
+
+        return DartsSupernet(self.ops, self.steps, settings.init_channels, settings.layers, num_classes)
 
     def crossover(self, a: Genotype, b: Genotype, rng: random.Random) -> CellGenotype:
         a, b = self.check(a), self.check(b)

@@ -79,8 +79,11 @@ def search(
     seed: int = typer.Option(0, "--seed", help="search seed"),
     as_json: bool = typer.Option(False, "--json", help="print one final JSON line (best, evaluated, resumed)"),
 ) -> None:
-    """Search a space for the best genotype under deploy-network constraints. Searcher options (e.g.
-    `--ea detnas`, `--evaluation oneshot`) follow the common ones."""
+    """Search a space for the best genotype under deploy-network constraints.
+
+    Searcher options follow the common ones; evolution's: --ea aging|detnas, --population, --sample-size,
+    --top-k, --evaluation proxy|oneshot, --proxy-channels, --proxy-layers, --proxy-input, --epochs,
+    --supernet-epochs, --recalibration-batches. Spaces: darts-cifar, darts-imagenet, shufflenetv2-oneshot."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 

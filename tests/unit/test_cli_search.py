@@ -18,6 +18,7 @@ def search(capsys, *args):
     return code, captured.out, captured.err
 
 
+@pytest.mark.slow  # ~25-40 s: two searches, each starting a worker process
 def test_json_line_and_resume(tmp_path, capsys):
     out = str(tmp_path / "s")
     code, stdout, _ = search(capsys, "--space", "darts-cifar", "--budget", "2", "--out", out, "--json",
