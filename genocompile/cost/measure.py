@@ -180,4 +180,6 @@ def bench_genotype(genotype, target: str = "torch", device: str = "cpu", batch: 
     options = BuildOptions(targets=(target,), precision=precision, batch=batch, device=device, measure_latency=False)
     with tempfile.TemporaryDirectory(prefix="genocompile-bench-") as tmp:
         build(genotype, f"{tmp}/bundle", options)
-        return bench_bundle(f"{tmp}/bundle", target, device, **timing)
+        m = bench_bundle(f"{tmp}/bundle", target, device, **timing)
+    m.extra.pop("bundle", None)  # a temporary directory, gone now
+    return m
