@@ -50,19 +50,21 @@ def fit_calibration(features: Sequence[dict[str, float]], measured_ms: Sequence[
 class LatencyPredictor:
     """`predict_ms(genotype)` for `Constraints(latency=...)`; `measure_ms(genotype)` for the final say."""
 
-    def __init__(self, lut: LUT, device: str = "cpu", check: bool = True):
+    def __init__(self, lut: LUT, device: str = "cpu", check: bool = True, target: str | None = None,
+                 batch: int | None = None):
         self.lut, self.device = lut, device
-        if check:
-            lut.check_key(lut_key(device, lut.key["target"], lut.key["batch"]))
+        if check:  # target / batch: the table's unless the caller needs particular ones
+            lut.check_key(lut_key(device, target or lut.key["target"], batch or lut.key["batch"]))
         self._cache: dict[str, dict[str, float]] = {}
 
     @classmethod
-    def from_file(cls, path: str | Path, device: str = "cpu") -> "LatencyPredictor":
+    def from_file(cls, path: str | Path, device: str = "cpu", target: str | None = None,
+                  batch: int | None = None) -> "LatencyPredictor":
         lut = read_lut(path)
         if not lut.complete:
             raise CostModelError(f"latency table {path} is incomplete (its profile was stopped); rerun the same "
                                  f"`genocompile profile --out {path}` to finish it")
-        return cls(lut, device)
+        return cls(lut, device, target=target, batch=batch)
 
     def features(self, genotype) -> dict[str, float]:
         from genocompile.genotype import genotype_hash

@@ -121,6 +121,19 @@ def measure_network_ms(genotype, device: str = "cpu", batch: int = 1, **timing) 
     return time_callable(module, x, device, **timing).median_ms
 
 
+def _remove_stale_temps(out: Path) -> None:
+    """Temp files of writers killed mid-write (their process is gone)."""
+    import os
+
+    for tmp in out.parent.glob(f".{out.name}.tmp-*"):
+        try:
+            os.kill(int(tmp.name.rsplit("-", 1)[1]), 0)
+        except ProcessLookupError:
+            tmp.unlink(missing_ok=True)
+        except (ValueError, PermissionError):
+            continue
+
+
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
 
@@ -128,6 +141,7 @@ def open_table(out: Path, space: LatencySpace, device: str, target: str, batch: 
                network: dict[str, Any]) -> LUT:
     """The table at `out` to continue (same key, space and network), or a new one."""
     key = lut_key(device, target, batch)
+    _remove_stale_temps(out)
     if out.exists():
         lut = read_lut(out)
         lut.check_key(key)
