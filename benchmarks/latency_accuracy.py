@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -35,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from results import update_section, versions_line  # noqa: E402
 
 from genocompile.cost.predictor import LatencyPredictor, fit_calibration  # noqa: E402
-from genocompile.cost.profile import get_space, network_module, profile  # noqa: E402
+from genocompile.cost.profile import get_space, measure_networks, profile  # noqa: E402
 from genocompile.genotype import genotype_hash  # noqa: E402
 
 PNG = Path(__file__).with_name("latency_accuracy_cpu.png")
@@ -54,30 +53,12 @@ def within(pred, meas, tol: float) -> float:
     return float(np.mean(np.abs(np.asarray(pred) / np.asarray(meas) - 1) <= tol))
 
 
-def measure_interleaved(genotypes, rounds: int, calls: int, group: int, progress=print) -> list[float]:
-    """Median ms per genotype over `rounds` rounds; each round calls every network of a group `calls` times in a
-    rotating order and keeps the round's median. Groups of `group` networks bound the memory held at once."""
+def measure_all(genotypes, rounds: int, calls: int, group: int, progress=print) -> list[float]:
+    """Median ms per genotype, timed round-robin (`measure_networks`) in groups of `group` networks (bounding
+    the memory held at once)."""
     out: list[float] = []
     for start in range(0, len(genotypes), group):
-        chunk = genotypes[start:start + group]
-        nets = [network_module(g) for g in chunk]
-        with torch.inference_mode():
-            for module, x in nets:  # warm: allocation, oneDNN primitive selection
-                for _ in range(3):
-                    module(x)
-            times: list[list[float]] = [[] for _ in nets]
-            for r in range(rounds):
-                order = list(range(len(nets)))
-                order = order[r % len(order):] + order[:r % len(order)]
-                for i in order:
-                    module, x = nets[i]
-                    per_call = []
-                    for _ in range(calls):
-                        t = time.perf_counter()
-                        module(x)
-                        per_call.append((time.perf_counter() - t) * 1e3)
-                    times[i].append(statistics.median(per_call))
-        out += [statistics.median(ts) for ts in times]
+        out += measure_networks(genotypes[start:start + group], rounds=rounds, per_round=calls)
         progress(f"  measured {len(out)}/{len(genotypes)} networks")
     return out
 
@@ -121,7 +102,7 @@ def main(argv: list[str] | None = None) -> str:
     say = print if not args.quick else (lambda *a, **k: None)
     if args.quick:
         network, n_cal, n_test, rounds, calls = {"init_channels": 4, "layers": 3, "input_size": [8, 8]}, 4, 6, 2, 1
-        block_timing = {"warmup_s": 0.005, "window_s": 0.002, "min_windows": 2, "max_seconds": 0.05, "tolerance": 0.5}
+        block_timing = {"rounds": 2, "per_round": 1, "warmup": 1}
     else:
         network, n_cal, n_test, rounds, calls = None, 16, 40, 7, 3
         block_timing = {}
@@ -137,7 +118,7 @@ def main(argv: list[str] | None = None) -> str:
         test = [space.sample(random.Random(2000 + i), network, name=f"test{i}") for i in range(n_test)]
         assert not {genotype_hash(g) for g in cal} & {genotype_hash(g) for g in test}, "a test genotype was seen"
         say(f"measuring {n_cal + n_test} networks end to end ({rounds} interleaved rounds x {calls} calls)")
-        measured = measure_interleaved(cal + test, rounds, calls, group=12, progress=say)
+        measured = measure_all(cal + test, rounds, calls, group=14, progress=say)
         m_cal, m_test = measured[:n_cal], measured[n_cal:]
         predictor = LatencyPredictor(lut)
         f_cal = [predictor.features(g) for g in cal]

@@ -9,7 +9,7 @@ from genocompile.genotype.network import network_to_dict
 
 TINY = {"init_channels": 4, "layers": 3, "input_size": [8, 8]}
 # Timing settings that keep a profile of TINY to a few seconds (numbers are not asserted).
-FAST = {"warmup_s": 0.005, "window_s": 0.002, "min_windows": 2, "max_seconds": 0.05, "tolerance": 0.5}
+FAST = {"rounds": 2, "per_round": 1, "warmup": 1, "group": 8}
 
 
 def synthetic_lut(path=None, network=TINY, seed=0) -> LUT:

@@ -143,6 +143,44 @@ def time_callable(fn: Callable[[torch.Tensor], Any], x: torch.Tensor, device: st
                        extra=info)
 
 
+def interleaved_ms(calls: list[Callable[[], Any]], device: str = "cpu", rounds: int = 20, per_round: int = 3,
+                   warmup: int = 3) -> list[float]:
+    """Median latency (ms) of each callable, timed round-robin: every round calls each one `per_round` times (the
+    starting one rotating), keeps that round's median, and the result is the median over rounds. Comparisons
+    between the callables then see the same machine noise (a shared CPU, clock changes), which timing them one
+    after the other does not. GPU: CUDA events around each call, one synchronisation per round."""
+    cuda = device.startswith("cuda")
+    n = len(calls)
+    rounds_of: list[list[float]] = [[] for _ in calls]
+    with torch.inference_mode():
+        for call in calls:
+            for _ in range(warmup):
+                call()
+        for r in range(rounds):
+            order = list(range(n))[r % max(n, 1):] + list(range(n))[:r % max(n, 1)]
+            if cuda:
+                torch.cuda.synchronize()
+                events = {i: [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))
+                              for _ in range(per_round)] for i in order}
+                for i in order:
+                    for start, end in events[i]:
+                        start.record()
+                        calls[i]()
+                        end.record()
+                torch.cuda.synchronize()
+                for i in order:
+                    rounds_of[i].append(statistics.median(s.elapsed_time(e) for s, e in events[i]))
+                continue
+            for i in order:
+                times = []
+                for _ in range(per_round):
+                    t = time.perf_counter()
+                    calls[i]()
+                    times.append((time.perf_counter() - t) * 1e3)
+                rounds_of[i].append(statistics.median(times))
+    return [statistics.median(ts) for ts in rounds_of]
+
+
 def gpu_clocks(device: str) -> dict[str, Any]:
     """SM / memory clocks (MHz) at measurement time, where NVML is available (else nothing)."""
     try:

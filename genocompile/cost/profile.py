@@ -5,14 +5,16 @@ wired so that every cell has edges from its inputs (stride 2 in reduction cells)
 nodes (stride 1). Cutting the probes' deploy networks into blocks (`genocompile.cost.blocks`) yields every
 (op, channels, stride, resolution) block, plus the stem, the preprocessing layers, the sums, the concats and
 the head; Once-for-All's LUT likewise enumerates each layer's configurations at each input size of its
-fixed skeleton. Each block is compiled alone (random weights, default passes, torch emitter) and timed.
+fixed skeleton. Each block is compiled alone (random weights, default passes, torch emitter) and timed
+round-robin with the others of its group (a shared machine's noise then hits them alike), less an empty compiled module's
+call time (the per-call overhead, which the correction models once per kernel instead).
 
 Then the predictor's correction is calibrated on end-to-end measurements of random genotypes of the space
 (`genocompile.cost.predictor.fit_calibration`).
 
-Resumable: after every block and every calibration network the table is rewritten atomically; a rerun
+Resumable: after every group of blocks and of calibration networks the table is rewritten atomically; a rerun
 with the same `--out` skips what is there (a table made on another device / for another space is
-refused). A killed profile therefore loses at most the block it was timing.
+refused). A killed profile therefore loses at most the group it was timing.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ import torch
 
 from genocompile.cost.blocks import Block, compile_graph, example_inputs, network_blocks
 from genocompile.cost.lut import LUT, lut_key, read_lut
-from genocompile.cost.measure import time_callable
+from genocompile.cost.measure import interleaved_ms, time_callable
 from genocompile.errors import CostModelError
 from genocompile.ops.table import DARTS_SEARCH_OPS
 from genocompile.registry import Registry
@@ -85,26 +87,33 @@ def space_blocks(space: LatencySpace, network: dict[str, Any] | None = None) -> 
     return out
 
 
-def time_block(block: Block, device: str, batch: int, **timing) -> tuple[float, int, float]:
-    """(median ms, compiled node count, spread) of one block compiled alone."""
-    from genocompile.passes import optimize
-    from genocompile.cost.blocks import random_weights
-
-    module = compile_graph(block.graph, device)
-    nodes = len([n for n in optimize(random_weights(block.graph)).nodes if n.kind != "input"])
-    xs = example_inputs(block.graph, batch, device)
-    m = time_callable(lambda xs: module(*xs), xs, device, batch=batch, **timing)
-    return m.median_ms, nodes, m.spread
+BLOCK_TIMING = {"rounds": 60, "per_round": 3, "warmup": 3, "group": 32}
+NETWORK_TIMING = {"rounds": 7, "per_round": 3, "warmup": 3, "group": 8}
 
 
-def call_overhead_ms(device: str, batch: int, **timing) -> float:
-    """One call of an empty compiled module (input -> output): what every block's timing carries on top."""
+def _empty_block() -> Block:
     from genocompile.ir.graph import GraphBuilder
 
     b = GraphBuilder("empty")
     x = b.add("input", [], {"shape": (4, 8, 8)}, name="x")
-    empty = Block("empty", b.build([x]), "", "")
-    return time_block(empty, device, batch, **timing)[0]
+    return Block("empty", b.build([x]), "", "empty module")
+
+
+def time_blocks(blocks: list[Block], device: str, batch: int, rounds: int = 40, per_round: int = 3,
+                warmup: int = 3) -> tuple[list[float], list[int], float]:
+    """(ms per block, compiled nodes per block, call overhead ms): the blocks compiled alone and timed round-robin
+    together with an empty compiled module, whose time (the per-call overhead) is subtracted from each."""
+    from genocompile.cost.blocks import random_weights
+    from genocompile.passes import optimize
+
+    calls, nodes = [], []
+    for block in [_empty_block(), *blocks]:
+        module = compile_graph(block.graph, device)
+        xs = example_inputs(block.graph, batch, device)
+        calls.append(lambda m=module, xs=xs: m(*xs))
+        nodes.append(len([n for n in optimize(random_weights(block.graph)).nodes if n.kind != "input"]))
+    ms = interleaved_ms(calls, device, rounds, per_round, warmup)
+    return [max(0.0, t - ms[0]) for t in ms[1:]], nodes[1:], ms[0]
 
 
 def network_module(genotype, device: str = "cpu", batch: int = 1, seed: int = 0):
@@ -115,8 +124,15 @@ def network_module(genotype, device: str = "cpu", batch: int = 1, seed: int = 0)
     return compile_graph(graph, device, seed), example_inputs(graph, batch, device)[0]
 
 
+def measure_networks(genotypes: list, device: str = "cpu", batch: int = 1, rounds: int = 7, per_round: int = 3,
+                     warmup: int = 3) -> list[float]:
+    """End-to-end median ms of each genotype's deploy network (torch target), timed round-robin together."""
+    nets = [network_module(g, device, batch) for g in genotypes]
+    return interleaved_ms([lambda m=m, x=x: m(x) for m, x in nets], device, rounds, per_round, warmup)
+
+
 def measure_network_ms(genotype, device: str = "cpu", batch: int = 1, **timing) -> float:
-    """End-to-end median latency of the genotype's deploy network (torch target), stable median."""
+    """End-to-end latency of one deploy network: the stable median of `time_callable`."""
     module, x = network_module(genotype, device, batch)
     return time_callable(module, x, device, **timing).median_ms
 
@@ -170,34 +186,33 @@ def profile(space_name: str, out: str | Path, device: str = "cpu", target: str =
     step = progress or (lambda phase, done, total: None)
     settings = network_to_dict(space.probe(space.ops[0], network).network)
     lut = open_table(Path(out), space, device, target, batch, settings)
-    block_timing = {"max_seconds": 3.0, "tolerance": 0.05, **(block_timing or {})}
-    network_timing = {"max_seconds": 6.0, "tolerance": 0.03, **(network_timing or {})}
-    if lut.call_overhead_ms is None:
-        lut.call_overhead_ms = call_overhead_ms(device, batch, **block_timing)
-        lut.save()
+    block_timing = {**BLOCK_TIMING, **(block_timing or {})}
+    network_timing = {**NETWORK_TIMING, **(network_timing or {})}
     blocks = space_blocks(space, network)
     todo = [k for k in blocks if k not in lut.entries]
-    done = len(blocks) - len(todo)
-    for k in todo:
-        step("blocks", done, len(blocks))
-        ms, nodes, spread = time_block(blocks[k], device, batch, **block_timing)
-        lut.entries[k] = {"ms": max(0.0, ms - lut.call_overhead_ms), "raw_ms": ms, "nodes": nodes,
-                          "spread": round(spread, 4), "label": blocks[k].label}
+    group = block_timing.pop("group")
+    for start in range(0, len(todo), group):  # round-robin within a group; each finished group is saved
+        step("blocks", len(blocks) - len(todo) + start, len(blocks))
+        keys = todo[start:start + group]
+        ms, nodes, overhead = time_blocks([blocks[k] for k in keys], device, batch, **block_timing)
+        for k, t, n in zip(keys, ms, nodes):
+            lut.entries[k] = {"ms": t, "nodes": n, "label": blocks[k].label}
+        lut.call_overhead_ms = overhead
         lut.save()
-        done += 1
-    step("blocks", done, len(blocks))
+    step("blocks", len(blocks), len(blocks))
     samples = lut.calibration.setdefault("samples", [])
     rng = random.Random(seed)
     genotypes = [space.sample(rng, network, name=f"calibration_{i}") for i in range(calibrate)]
-    predictor = LatencyPredictor(lut, check=False)
     have = {s["hash"] for s in samples}
-    for i, g in enumerate(genotypes):
-        step("calibration", i, len(genotypes))
-        if genotype_hash(g) in have:
-            continue
-        measured = measure_network_ms(g, device, batch, **network_timing)
-        samples.append({"hash": genotype_hash(g), "genotype": to_json(g), "measured_ms": measured,
-                        "features": predictor.features(g)})
+    pending = [g for g in genotypes if genotype_hash(g) not in have]
+    predictor = LatencyPredictor(lut, check=False)
+    group = network_timing.pop("group")
+    for start in range(0, len(pending), group):
+        step("calibration", len(genotypes) - len(pending) + start, len(genotypes))
+        chunk = pending[start:start + group]
+        for g, measured in zip(chunk, measure_networks(chunk, device, batch, **network_timing)):
+            samples.append({"hash": genotype_hash(g), "genotype": to_json(g), "measured_ms": measured,
+                            "features": predictor.features(g)})
         lut.save()
     step("calibration", len(genotypes), len(genotypes))
     if samples:

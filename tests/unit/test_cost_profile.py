@@ -18,7 +18,7 @@ CHILD = f"""
 import sys; sys.path.insert(0, {str(TESTS)!r})
 from cost_factory import FAST, TINY
 from genocompile.cost.profile import profile
-profile("darts-cifar", sys.argv[1], network=TINY, calibrate=2, block_timing=dict(FAST, max_seconds=0.3),
+profile("darts-cifar", sys.argv[1], network=TINY, calibrate=2, block_timing=dict(FAST, rounds=40),
         network_timing=FAST)
 """
 
@@ -38,8 +38,9 @@ def test_profile_survives_sigkill_and_resumes(tmp_path, monkeypatch):
     total = len(space_blocks(get_space("darts-cifar"), TINY))
     assert len(killed.entries) < total, "the profile finished before it was killed; nothing to resume"
     timed = []
-    real = profile_module.time_block
-    monkeypatch.setattr(profile_module, "time_block", lambda block, *a, **k: timed.append(block.key) or real(block, *a, **k))
+    real = profile_module.time_blocks
+    monkeypatch.setattr(profile_module, "time_blocks",
+                        lambda blocks, *a, **k: timed.extend(b.key for b in blocks) or real(blocks, *a, **k))
     lut = profile_module.profile("darts-cifar", out, network=TINY, calibrate=2, block_timing=FAST,
                                  network_timing=FAST)
     assert len(timed) == total - len(killed.entries) and not set(timed) & set(killed.entries)
