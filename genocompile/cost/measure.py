@@ -23,6 +23,9 @@ import numpy as np
 import torch
 
 
+_clock = time.perf_counter  # one name, so tests can drive the loops with a fake clock
+
+
 @dataclass(frozen=True)
 class Measurement:
     median_ms: float
@@ -61,9 +64,9 @@ class _CpuTimer:
     def window(self, calls: int) -> list[float]:
         out = []
         for _ in range(calls):
-            t = time.perf_counter()
+            t = _clock()
             self.fn()
-            out.append((time.perf_counter() - t) * 1e3)
+            out.append((_clock() - t) * 1e3)
         return out
 
 
@@ -105,9 +108,9 @@ def time_callable(fn: Callable[[torch.Tensor], Any], x: torch.Tensor, device: st
     call = lambda: fn(x)  # noqa: E731
     with torch.inference_mode():
         # Warm-up: first calls allocate, pick algorithms (oneDNN / cuDNN) and fill caches.
-        end = time.perf_counter() + warmup_s
+        end = _clock() + warmup_s
         warm = 0
-        while warm < 3 or time.perf_counter() < end:
+        while warm < 3 or _clock() < end:
             call()
             warm += 1
         if cuda:
@@ -118,7 +121,7 @@ def time_callable(fn: Callable[[torch.Tensor], Any], x: torch.Tensor, device: st
         calls = max(3, int(window_s * 1e3 / per_call))
         samples: list[float] = list(probe)
         medians: list[float] = []
-        deadline = time.perf_counter() + max_seconds
+        deadline = _clock() + max_seconds
         spread = float("inf")
         while True:
             window = timer.window(calls)
@@ -128,7 +131,7 @@ def time_callable(fn: Callable[[torch.Tensor], Any], x: torch.Tensor, device: st
                 spread = relative_spread(medians[-min_windows:])
                 if spread <= tolerance and len(samples) >= min_runs:
                     break
-            if time.perf_counter() > deadline:
+            if _clock() > deadline:
                 break
     median = statistics.median(samples)
     n = batch if batch is not None else int(x.shape[0])
@@ -174,9 +177,9 @@ def interleaved_ms(calls: list[Callable[[], Any]], device: str = "cpu", rounds: 
             for i in order:
                 times = []
                 for _ in range(per_round):
-                    t = time.perf_counter()
+                    t = _clock()
                     calls[i]()
-                    times.append((time.perf_counter() - t) * 1e3)
+                    times.append((_clock() - t) * 1e3)
                 rounds_of[i].append(statistics.median(times))
     return [statistics.median(ts) for ts in rounds_of]
 
