@@ -88,7 +88,7 @@ def space_blocks(space: LatencySpace, network: dict[str, Any] | None = None) -> 
 
 
 BLOCK_TIMING = {"rounds": 60, "per_round": 3, "warmup": 3, "group": 32}
-NETWORK_TIMING = {"rounds": 7, "per_round": 3, "warmup": 3, "group": 8}
+NETWORK_TIMING = {"rounds": 11, "per_round": 2, "warmup": 3, "group": 12}
 
 
 def _empty_block() -> Block:
@@ -109,7 +109,7 @@ def time_blocks(blocks: list[Block], device: str, batch: int, rounds: int = 40, 
     calls, nodes = [], []
     for block in [_empty_block(), *blocks]:
         module = compile_graph(block.graph, device)
-        xs = example_inputs(block.graph, batch, device)
+        xs = example_inputs(block.graph, batch, device, channels_last=True)
         calls.append(lambda m=module, xs=xs: m(*xs))
         nodes.append(len([n for n in optimize(random_weights(block.graph)).nodes if n.kind != "input"]))
     ms = interleaved_ms(calls, device, rounds, per_round, warmup)
