@@ -29,19 +29,23 @@ from genocompile.cost.lut import LUT, lut_key, read_lut
 from genocompile.errors import CostModelError
 
 FEATURES = ("lut_ms", "nodes", "cells", "one")
+FULL_FIT_MIN = 8  # networks needed before every feature is fitted
 
 
 def fit_calibration(features: Sequence[dict[str, float]], measured_ms: Sequence[float]) -> dict[str, Any]:
-    """Least squares on relative error: min sum ((coef . f_i) / m_i - 1)^2. Returns the calibration section."""
+    """Least squares on relative error: min sum ((coef . f_i) / m_i - 1)^2. Returns the calibration section.
+
+    Few networks cannot pin four coefficients (three would be fitted exactly and extrapolate wildly), so below
+    `FULL_FIT_MIN` networks only a scale and an intercept are fitted, and for one network only a scale."""
     a = np.array([[f[k] for k in FEATURES] for f in features], dtype=float)
     m = np.asarray(measured_ms, dtype=float)
-    if len(m) < 2:  # one network: a pure scale on the table sum
-        coef = np.zeros(len(FEATURES))
-        coef[0] = m[0] / a[0, 0] if a[0, 0] > 0 else 0.0
-        if a[0, 0] <= 0:
-            coef[-1] = m[0]
+    used = list(FEATURES) if len(m) >= FULL_FIT_MIN else ["lut_ms", "one"] if len(m) >= 3 else ["lut_ms"]
+    cols = [FEATURES.index(k) for k in used]
+    coef = np.zeros(len(FEATURES))
+    if a[:, 0].max() <= 0:  # a table of zeros: the mean is all there is
+        coef[-1] = float(m.mean())
     else:
-        coef = np.linalg.lstsq(a / m[:, None], np.ones_like(m), rcond=None)[0]
+        coef[cols] = np.linalg.lstsq(a[:, cols] / m[:, None], np.ones_like(m), rcond=None)[0]
     rel = np.abs(a @ coef / m - 1.0)
     return {"features": list(FEATURES), "coef": [float(c) for c in coef], "n": int(len(m)),
             "fit_rel_err_median": float(np.median(rel))}

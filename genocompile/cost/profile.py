@@ -121,7 +121,10 @@ def network_module(genotype, device: str = "cpu", batch: int = 1, seed: int = 0)
     from genocompile.ir.lower import lower_structure
 
     graph = lower_structure(genotype)
-    return compile_graph(graph, device, seed), example_inputs(graph, batch, device)[0]
+    x = example_inputs(graph, batch, device)[0]
+    if device.startswith("cuda"):  # as the torch target's runtime feeds it on a GPU
+        x = x.contiguous(memory_format=torch.channels_last)
+    return compile_graph(graph, device, seed), x
 
 
 def measure_networks(genotypes: list, device: str = "cpu", batch: int = 1, rounds: int = 7, per_round: int = 3,

@@ -147,3 +147,10 @@ def test_constraints_from_options(tmp_path):
     assert tight.satisfies(g, costs=tight.measured(g, measure=lambda genotype: predicted * 0.5))
     with pytest.raises(CostModelError, match="needs --latency-model"):
         constraints_from_options(max_latency_ms=3.0, device="cpu")
+
+
+def test_few_networks_fit_fewer_coefficients():
+    features = [{"lut_ms": l, "nodes": n, "cells": 3, "one": 1.0} for l, n in ((1.0, 10), (2.0, 30), (3.0, 20))]
+    cal = fit_calibration(features, [2.5, 4.5, 6.5])  # exactly 2 * lut + 0.5
+    assert cal["coef"] == pytest.approx([2.0, 0.0, 0.0, 0.5])
+    assert fit_calibration(features[:1], [3.0])["coef"] == pytest.approx([3.0, 0.0, 0.0, 0.0])

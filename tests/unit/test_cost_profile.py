@@ -7,6 +7,9 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+import torch
+
 import genocompile.cost.profile as profile_module
 from genocompile.cost.lut import read_lut
 from genocompile.cost.predictor import LatencyPredictor
@@ -49,3 +52,27 @@ def test_profile_survives_sigkill_and_resumes(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["lut.json"]
     # the finished table predicts a tiny network (no timing is asserted: the machine is shared)
     assert LatencyPredictor.from_file(out).predict_ms(tiny_genotype(7)) > 0
+
+
+def test_profile_cli_writes_a_complete_calibrated_table(tmp_path, capsys):
+    from genocompile.cli.main import main
+
+    out = tmp_path / "lut.json"
+    args = ["profile", "--space", "darts-cifar", "--layers", "3", "--init-channels", "4", "--input-size", "8",
+            "--calibrate", "2", "--out", str(out)]
+    assert main(args) == 0
+    lut = read_lut(out)
+    assert lut.complete and lut.calibration["n"] == 2 and lut.key["target"] == "torch" and lut.key["batch"] == 1
+    assert len(lut.entries) == len(space_blocks(get_space("darts-cifar"), TINY | {"input_size": [8, 8]}))
+    capsys.readouterr()
+    args[args.index("--layers") + 1] = "4"
+    assert main(args) == 2  # the table at --out is for another network
+    assert "holds a table for darts-cifar" in capsys.readouterr().err.splitlines()[-1]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (blocks timed with CUDA events)")
+def test_profile_on_the_gpu(tmp_path):
+    lut = profile_module.profile("darts-cifar", tmp_path / "gpu.json", device="cuda", network=TINY, calibrate=2,
+                                 block_timing=FAST, network_timing=FAST)
+    assert lut.key["device"] == torch.cuda.get_device_name()
+    assert LatencyPredictor.from_file(tmp_path / "gpu.json", "cuda").predict_ms(tiny_genotype(3)) > 0
