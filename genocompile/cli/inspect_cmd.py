@@ -24,14 +24,17 @@ def inspect(
     from genocompile.genotype.network import network_to_dict
 
     g = resolve_genotype(genotype, skeleton, input_size)
-    costs = reference_costs(g)
-    report = {"name": g.name, "family": g.family, "hash": genotype_hash(g), "network": network_to_dict(g.network),
-              **costs.to_dict(), "multiadds_fused": fused_multiadds(g)}
-    if latency_model is not None:
-        from genocompile.cost.memory import deploy_activation_bytes
+    predictor = None
+    if latency_model is not None:  # first: a table that cannot be used is refused before any counting
         from genocompile.cost.predictor import LatencyPredictor
 
         predictor = LatencyPredictor.from_file(latency_model, device)
+    costs = reference_costs(g)
+    report = {"name": g.name, "family": g.family, "hash": genotype_hash(g), "network": network_to_dict(g.network),
+              **costs.to_dict(), "multiadds_fused": fused_multiadds(g)}
+    if predictor is not None:
+        from genocompile.cost.memory import deploy_activation_bytes
+
         report["predicted_latency_ms"] = predictor.predict_ms(g)
         report["lut_latency_ms"] = predictor.lut_ms(g)
         report["peak_activation_bytes"] = deploy_activation_bytes(g)

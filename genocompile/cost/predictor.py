@@ -128,7 +128,8 @@ def _edge_tables(lut: LUT, network: tuple, ops: tuple[str, ...], steps: int):
     net = probe.network
     reductions = {net.layers // 3, 2 * net.layers // 3}
     edges = _edges(steps)
-    tables = {kind: (np.zeros((len(edges), len(ops))), np.zeros((len(edges), len(ops)))) for kind in ("normal", "reduce")}
+    shape = (len(edges), len(ops))
+    tables = {kind: (np.zeros(shape), np.zeros(shape)) for kind in ("normal", "reduce")}
     for i in range(net.layers):
         kind = "reduce" if i in reductions else "normal"
         state = blocks[f"cells.{i}.preprocess1"].graph

@@ -6,8 +6,8 @@ nodes (stride 1). Cutting the probes' deploy networks into blocks (`genocompile.
 (op, channels, stride, resolution) block, plus the stem, the preprocessing layers, the sums, the concats and
 the head; Once-for-All's LUT likewise enumerates each layer's configurations at each input size of its
 fixed skeleton. Each block is compiled alone (random weights, default passes, torch emitter) and timed
-round-robin with the others of its group (a shared machine's noise then hits them alike), less an empty compiled module's
-call time (the per-call overhead, which the correction models once per kernel instead).
+round-robin with the others of its group (a shared machine's noise then hits them alike), less an empty
+compiled module's call time (the per-call overhead, which the correction models once per kernel instead).
 
 Then the predictor's correction is calibrated on end-to-end measurements of random genotypes of the space
 (`genocompile.cost.predictor.fit_calibration`).

@@ -26,7 +26,8 @@ def _refused(path, *fragments):
 
 
 @pytest.mark.parametrize("edit,fragments", [
-    (lambda d: d["key"].update(device="NVIDIA H100 80GB HBM3"), ("measured with device", "H100", "genocompile profile")),
+    (lambda d: d["key"].update(device="NVIDIA H100 80GB HBM3"),
+     ("measured with device", "H100", "genocompile profile")),
     (lambda d: d["key"]["versions"].update(torch="1.0.0"), ("torch 1.0.0", "profile again")),
     (lambda d: d["key"].update(batch=64), ("measured with batch 64",)),
     (lambda d: d.update(complete=False), ("incomplete", "rerun")),

@@ -130,7 +130,8 @@ def test_cli_refuses_a_foreign_table_in_one_line(tmp_path):
     lut.key["device"] = "Some Other CPU (64 threads)"
     lut.save()
     env = {**os.environ, "GENOCOMPILE_DEBUG": ""}
-    r = subprocess.run([sys.executable, "-m", "genocompile", "inspect", "zoo:darts_v2", "--latency-model",
+    (tmp_path / "g.json").write_text(to_json(tiny_genotype(6)))
+    r = subprocess.run([sys.executable, "-m", "genocompile", "inspect", str(tmp_path / "g.json"), "--latency-model",
                         str(tmp_path / "lut.json")], capture_output=True, text=True, env=env)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Some Other CPU" in r.stderr
 
