@@ -2,6 +2,7 @@
 
     python benchmarks/latency_accuracy.py            # darts-cifar (C=36, 20 cells, 32x32), batch 1 -> RESULTS.md + PNG
     python benchmarks/latency_accuracy.py --quick    # a tiny network, few genotypes, nothing written (a smoke run)
+    python benchmarks/latency_accuracy.py --device cuda   # on a GPU: its own section and PNG
 
 Steps, all in one run on one device:
 1. profile the darts-cifar space's blocks into a latency table (`genocompile.cost.profile`, resumable with --lut);
@@ -37,7 +38,7 @@ from genocompile.cost.predictor import LatencyPredictor, fit_calibration  # noqa
 from genocompile.cost.profile import get_space, measure_networks, profile  # noqa: E402
 from genocompile.genotype import genotype_hash  # noqa: E402
 
-PNG = Path(__file__).with_name("latency_accuracy_cpu.png")
+HERE = Path(__file__).parent
 
 
 def kendall_tau(a, b) -> float:
@@ -53,12 +54,12 @@ def within(pred, meas, tol: float) -> float:
     return float(np.mean(np.abs(np.asarray(pred) / np.asarray(meas) - 1) <= tol))
 
 
-def measure_all(genotypes, rounds: int, calls: int, group: int, progress=print) -> list[float]:
+def measure_all(genotypes, rounds: int, calls: int, group: int, device: str = "cpu", progress=print) -> list[float]:
     """Median ms per genotype, timed round-robin (`measure_networks`) in groups of `group` networks (one group of
     all by default: every network then sees the same machine noise; darts-cifar networks take ~15 MB each)."""
     out: list[float] = []
     for start in range(0, len(genotypes), group):
-        out += measure_networks(genotypes[start:start + group], rounds=rounds, per_round=calls)
+        out += measure_networks(genotypes[start:start + group], device, rounds=rounds, per_round=calls)
         progress(f"  measured {len(out)}/{len(genotypes)} networks")
     return out
 
@@ -99,8 +100,15 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--group", type=int, default=None, help="networks timed together (default: all)")
     parser.add_argument("--lut", default=None, help="latency table to make or continue (default: a temp file)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="cpu | cuda (CUDA events; its own RESULTS section)")
     args = parser.parse_args(argv)
+    device = args.device
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        print("skipped: needs --device cuda and a CUDA GPU")
+        return ""
     torch.set_num_threads(args.threads)
+    kind = "gpu" if device.startswith("cuda") else "cpu"
+    png = HERE / f"latency_accuracy_{kind}.png"
     say = print if not args.quick else (lambda *a, **k: None)
     if args.quick:
         network, n_cal, n_test, rounds, calls = {"init_channels": 4, "layers": 3, "input_size": [8, 8]}, 4, 6, 2, 1
@@ -114,15 +122,15 @@ def main(argv: list[str] | None = None) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         lut_path = Path(args.lut or Path(tmp) / "lut.json")
         say(f"profiling the darts-cifar blocks into {lut_path}")
-        lut = profile("darts-cifar", lut_path, network=network, calibrate=0, block_timing=block_timing)
+        lut = profile("darts-cifar", lut_path, device, network=network, calibrate=0, block_timing=block_timing)
         profiled = time.perf_counter() - started
         cal = [space.sample(random.Random(1000 + i), network, name=f"cal{i}") for i in range(n_cal)]
         test = [space.sample(random.Random(2000 + i), network, name=f"test{i}") for i in range(n_test)]
         assert not {genotype_hash(g) for g in cal} & {genotype_hash(g) for g in test}, "a test genotype was seen"
         say(f"measuring {n_cal + n_test} networks end to end ({rounds} interleaved rounds x {calls} calls)")
-        measured = measure_all(cal + test, rounds, calls, group=args.group or n_cal + n_test, progress=say)
+        measured = measure_all(cal + test, rounds, calls, args.group or n_cal + n_test, device, progress=say)
         m_cal, m_test = measured[:n_cal], measured[n_cal:]
-        predictor = LatencyPredictor(lut)
+        predictor = LatencyPredictor(lut, device)
         f_cal = [predictor.features(g) for g in cal]
         lut.calibration = {**fit_calibration(f_cal, m_cal), "samples": []}
         predicted = [predictor.predict_ms(g) for g in test]
@@ -136,7 +144,7 @@ def main(argv: list[str] | None = None) -> str:
     settings = network or {"init_channels": 36, "layers": 20, "input_size": [32, 32]}
     lines = [f"darts-cifar deploy network ({settings['init_channels']} channels, {settings['layers']} cells, "
              f"{'x'.join(map(str, settings['input_size']))}), batch 1, torch target (fx module, channels_last), "
-             f"{torch.get_num_threads()} thread; {len(lut.entries)} blocks profiled in {profiled:.0f} s; calibrated on "
+             f"{lut.key['device']}; {len(lut.entries)} blocks profiled in {profiled:.0f} s; calibrated on "
              f"{n_cal} random genotypes, tested on {n_test} unseen ones (measured {min(m_test):.1f}-{max(m_test):.1f} "
              f"ms, median of {rounds} interleaved rounds x {calls} calls); whole run {elapsed / 60:.1f} min.", "",
              "| predictor | within +-10% | within +-15% | Kendall tau | median abs error |",
@@ -154,11 +162,12 @@ def main(argv: list[str] | None = None) -> str:
     body = "\n".join(lines)
     print(body)
     if not args.quick:
-        scatter(m_test, predicted, raw, "darts-cifar, batch 1, CPU (unseen genotypes)", PNG)
-        update_section("latency_accuracy", f"## Latency predictor accuracy on the CPU (`benchmarks/latency_accuracy.py`)"
-                                           f"\n\n{body}\n\n![predicted vs measured]({PNG.name})\n\n"
-                                           f"The CPU is shared with other jobs while this ran (noisy): medians over "
-                                           f"interleaved rounds, one pinned thread. {versions_line()}")
+        scatter(m_test, predicted, raw, f"darts-cifar, batch 1, {kind.upper()} (unseen genotypes)", png)
+        title = f"## Latency predictor accuracy on the {kind.upper()} (`benchmarks/latency_accuracy.py`)"
+        note = ("The CPU is shared with other jobs while this ran (noisy): medians over interleaved rounds, one "
+                "pinned thread." if kind == "cpu" else "CUDA events around each call, medians over interleaved rounds.")
+        update_section("latency_accuracy" + ("" if kind == "cpu" else "_gpu"),
+                       f"{title}\n\n{body}\n\n![predicted vs measured]({png.name})\n\n{note} {versions_line(device)}")
     return body
 
 

@@ -28,3 +28,12 @@ def test_rank_and_tolerance_measures():
     assert m.kendall_tau([1, 2, 3, 4], [10, 20, 30, 40]) == 1.0
     assert m.kendall_tau([1, 2, 3], [3, 2, 1]) == -1.0
     assert m.within([1.0, 1.2, 2.0], [1.0, 1.0, 1.0], 0.15) == pytest.approx(1 / 3)
+
+
+def test_gpu_run_skips_cleanly_without_cuda(capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: run the script itself")
+    assert _module().main(["--device", "cuda"]) == ""
+    assert "skipped: needs --device cuda" in capsys.readouterr().out
