@@ -86,10 +86,20 @@ class Constraints:
                  ("activation_bytes", "peak activation bytes", self.max_activation_bytes)]
         return [(key, label, bound) for key, label, bound in pairs if bound is not None]
 
+    def _complete(self, genotype: Any, costs: dict[str, float] | None) -> dict[str, float]:
+        """The given costs (e.g. a driver's fast count), plus the activation figure when they lack it."""
+        if costs is None:
+            return self.costs(genotype)
+        if self.max_activation_bytes is not None and "activation_bytes" not in costs:
+            from genocompile.cost.memory import deploy_activation_bytes
+
+            costs = {**costs, "activation_bytes": deploy_activation_bytes(genotype)}
+        return costs
+
     def violations(self, genotype: Any, costs: dict[str, float] | None = None) -> list[str]:
         if not self.active:
             return []
-        costs = costs if costs is not None else self.costs(genotype)
+        costs = self._complete(genotype, costs)
         return [f"{label} {costs[key]:,.4g} over the limit {bound:,.4g}"
                 for key, label, bound in self._bounds() if costs[key] > bound]
 
@@ -100,7 +110,7 @@ class Constraints:
         """Sum over the bounds of max(0, value / bound - 1): 0 when feasible, grows with the excess."""
         if not self.active:
             return 0.0
-        costs = costs if costs is not None else self.costs(genotype)
+        costs = self._complete(genotype, costs)
         return sum(max(0.0, costs[key] / bound - 1.0) for key, _, bound in self._bounds())
 
     def describe(self) -> str:

@@ -28,3 +28,10 @@ def test_activation_bound_in_constraints():
     tight = Constraints(max_activation_bytes=peak - 1)
     assert tight.violations(g) == [f"peak activation bytes {peak:,.4g} over the limit {peak - 1:,.4g}"]
     assert tight.penalty(g) == pytest.approx(peak / (peak - 1) - 1)
+
+
+def test_activation_bound_with_costs_counted_elsewhere():
+    g = tiny_genotype(1)
+    peak = deploy_activation_bytes(g)
+    tight = Constraints(max_activation_bytes=peak - 1)
+    assert not tight.satisfies(g, costs={"multiadds": 1, "params": 1})  # a driver's own count lacks the figure
