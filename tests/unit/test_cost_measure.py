@@ -82,3 +82,14 @@ def test_interleaved_timing_takes_the_median_over_rounds(clock):
     fast, slow = interleaved_ms([lambda: clock.work(1.0), lambda: clock.work(next(slow_rounds, 3.0))], rounds=3,
                                 per_round=2, warmup=0)
     assert (fast, slow) == (pytest.approx(1.0), pytest.approx(3.0))
+
+
+def test_bench_a_bundle_directory(tmp_path, capsys):
+    path = tmp_path / "g.json"
+    path.write_text(to_json(tiny_genotype(2)))
+    assert main(["build", str(path), "--target", "onnx", "--out", str(tmp_path / "bundle")]) == 0
+    capsys.readouterr()
+    assert main(["bench", str(tmp_path / "bundle"), "--json", "--max-seconds", "1", "--tolerance", "0.5"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["extra"]["target"] == "onnx" and report["extra"]["bundle"] == str(tmp_path / "bundle")
+    assert 0 < report["median_ms"] <= report["p99_ms"]
