@@ -14,6 +14,9 @@ def inspect(
     input_size: Optional[str] = typer.Option(None, "--input-size", help="input HxW (overrides the network's)"),
     skeleton: Optional[str] = typer.Option(None, "--skeleton", help="build into this skeleton (its defaults apply)"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of a table"),
+    latency_model: Optional[str] = typer.Option(None, "--latency-model", help="latency table (genocompile profile): "
+                                                                           "adds predicted_latency_ms"),
+    device: str = typer.Option("cpu", "--device", help="the device the latency table must be for"),
 ) -> None:
     """Count parameters (auxiliary head excluded) and fvcore MultiAdds of the reference model (batch 1)."""
     from genocompile.cost import fused_multiadds, reference_costs
@@ -21,9 +24,20 @@ def inspect(
     from genocompile.genotype.network import network_to_dict
 
     g = resolve_genotype(genotype, skeleton, input_size)
+    predictor = None
+    if latency_model is not None:  # first: a table that cannot be used is refused before any counting
+        from genocompile.cost.predictor import LatencyPredictor
+
+        predictor = LatencyPredictor.from_file(latency_model, device)
     costs = reference_costs(g)
     report = {"name": g.name, "family": g.family, "hash": genotype_hash(g), "network": network_to_dict(g.network),
               **costs.to_dict(), "multiadds_fused": fused_multiadds(g)}
+    if predictor is not None:
+        from genocompile.cost.memory import deploy_activation_bytes
+
+        report["predicted_latency_ms"] = predictor.predict_ms(g)
+        report["lut_latency_ms"] = predictor.lut_ms(g)
+        report["peak_activation_bytes"] = deploy_activation_bytes(g)
     if as_json:
         typer.echo(json.dumps(report))
         return
@@ -48,6 +62,10 @@ def _print_table(report: dict) -> None:
     table.add_row("  conv + linear", f"{report['multiadds_conv_linear']:,}",
                   f"{report['multiadds_conv_linear'] / 1e6:.1f} M (as SPOS / DetNAS / ProxylessNAS count)")
     table.add_row("  fused", f"{report['multiadds_fused']:,}", "compiled module: BN folded, `none` and dead code pruned")
+    if "predicted_latency_ms" in report:
+        table.add_row("latency", f"{report['predicted_latency_ms']:.3f} ms",
+                      f"predicted (table sum {report['lut_latency_ms']:.3f} ms, calibrated)")
+        table.add_row("peak activations", f"{report['peak_activation_bytes']:,}", "bytes, fp32, batch 1")
     for kind, value in report["multiadds_by_op"].items():
         table.add_row(f"  {kind}", f"{value:,}", "")
     for block, value in report["multiadds_by_block"].items():
