@@ -27,6 +27,7 @@ class Sample:
     actions: tuple[int, ...]
     reward: float
     old_log_prob: float  # log-probability under the policy that sampled it (PPO's ratio denominator)
+    rejected: bool = False  # over a hard bound, never evaluated: learns from the baseline, does not move it
 
 
 @dataclass(frozen=True)
@@ -49,11 +50,18 @@ class PolicyUpdate:
         self.updates = 0
 
     def _advantages(self, samples: Sequence[Sample]) -> torch.Tensor:
-        """Move the baseline over the batch's rewards (in order), then advantage = reward - baseline."""
+        """Move the baseline over the batch's rewards (in order), then advantage = reward - baseline.
+
+        Rejected samples do not move the baseline: it stays the expected reward of an evaluated cell, so a
+        rejection's penalty is measured against what a feasible cell earns, a strong push away from it."""
         for s in samples:
+            if s.rejected:
+                continue
             self.baseline = s.reward if self.baseline is None else (
                 self.settings.baseline_decay * self.baseline + (1 - self.settings.baseline_decay) * s.reward)
-        return torch.tensor([s.reward - self.baseline for s in samples])
+        baseline = self.baseline if self.baseline is not None else 0.0
+        return torch.tensor([s.reward - baseline if self.baseline is not None or not s.rejected else 0.0
+                             for s in samples])
 
     def _step(self, loss: torch.Tensor) -> None:
         self.optimizer.zero_grad()
@@ -64,7 +72,7 @@ class PolicyUpdate:
     def update(self, samples: Sequence[Sample]) -> dict[str, float]:
         stats = self._update(samples)
         self.updates += 1
-        return {**stats, "baseline": float(self.baseline)}
+        return {**stats, "baseline": self.baseline}
 
     def _update(self, samples: Sequence[Sample]) -> dict[str, float]:
         raise NotImplementedError

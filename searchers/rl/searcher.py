@@ -6,7 +6,8 @@ driver evaluates, the rewards train the controller in batches.
   (RL samples good cells repeatedly, and that repetition is the signal). A cell over a hard `--max-*`
   bound is never evaluated: it is told to the policy at once with `rejection_reward` (default 0, the
   worst accuracy), so the controller learns to avoid the infeasible region without spending budget on it.
-  (The driver checks the bounds again before evaluating; the counts are cached, so that costs nothing.)
+  MultiAdds and params come from an exact per-edge table (edge_costs.py), so a rejection costs microseconds;
+  the driver checks the bounds again with a full count before it evaluates a candidate.
 - `tell` turns each result's fitness (the shaped reward) into a policy sample; every `batch` samples the
   policy is updated (REINFORCE or PPO). A result the searcher did not ask for (the driver replaying the
   journal on a rerun) is scored by the controller for its log-probability.
@@ -30,6 +31,7 @@ from genocompile.errors import GenotypeError, SearchError
 from genocompile.genotype import Genotype, genotype_hash
 from genocompile.searchers.rl.controller import OP_SETS, CellController, CellSpace
 from genocompile.searchers.rl.early_stop import EarlyStopGate
+from genocompile.searchers.rl.edge_costs import EdgeCostTable
 from genocompile.searchers.rl.policy import PolicySettings, Sample, make_policy
 
 log = logging.getLogger("genocompile.search")
@@ -78,6 +80,7 @@ class RLSearcher:
             self.controller = CellController(self.space, settings.lstm_size, settings.temperature,
                                              settings.tanh_constant)
         self.policy = make_policy(settings.algo, self.controller, settings.policy)
+        self.cost_table = EdgeCostTable(self.space.network, settings.steps)
         self.gate = gate if gate is not None else EarlyStopGate(enabled=False)
         self.buffer: list[Sample] = []
         self.pending: dict[str, tuple[tuple[int, ...], float]] = {}  # asked, not yet told
@@ -85,6 +88,7 @@ class RLSearcher:
         self.history: list[tuple[float, str]] = []  # (reward, "evaluated" | "cached" | "rejected") per sample
         self.curve: list[dict] = []  # one entry per policy update
         self.rejected = 0
+        self.metrics: list[dict] = []  # every told result's metrics (rebuilt by the journal replay on resume)
         self._encoded: tuple[int, str] | None = None  # (updates, controller bytes): encode once per update
 
     # --- ask / tell ----------------------------------------------------------------------------
@@ -103,10 +107,10 @@ class RLSearcher:
             elif key in self.rewards:
                 misses += 1
                 self._learn(Sample(actions, self.rewards[key], log_prob), "cached")
-            elif self.constraints is not None and not self.constraints.satisfies(genotype):
+            elif self.constraints is not None and not self._feasible(genotype):
                 misses += 1
                 self.rejected += 1
-                self._learn(Sample(actions, self.settings.rejection_reward, log_prob), "rejected")
+                self._learn(Sample(actions, self.settings.rejection_reward, log_prob, rejected=True), "rejected")
             else:
                 misses = 0
                 self.pending[key] = (actions, log_prob)
@@ -116,6 +120,16 @@ class RLSearcher:
                                   f"broke the constraints; loosen the limits, raise --rl-temperature, or stop: "
                                   f"the search has converged")
         return out
+
+    def _feasible(self, genotype: Genotype) -> bool:
+        """The constraints, checked on the exact edge-cost table (MultiAdds, params) instead of a full count."""
+        if not hasattr(self.constraints, "violations"):  # any object with satisfies(genotype)
+            return self.constraints.satisfies(genotype)
+        table = self.cost_table.costs(genotype)
+        costs: dict[str, float] = dict(table) if table is not None else self.constraints.costs(genotype)
+        if getattr(self.constraints, "latency", None) is not None:
+            costs["latency_ms"] = float(self.constraints.latency.predict_ms(genotype))
+        return not self.constraints.violations(genotype, costs)
 
     def tell(self, genotypes: Sequence[Genotype], results: Sequence[Any]) -> None:
         for genotype, result in zip(genotypes, results):
@@ -132,8 +146,9 @@ class RLSearcher:
                     log_prob = float(self.controller.score([actions]).log_prob[0])
             reward = float(result.fitness)
             self.rewards[key] = reward
-            if "early_reward" in result.metrics:
+            if result.metrics.get("early_reward") is not None:
                 self.gate.observe(result.metrics["early_reward"])
+            self.metrics.append(dict(result.metrics))
             self._learn(Sample(actions, reward, log_prob), "evaluated")
 
     def _learn(self, sample: Sample, source: str) -> None:
@@ -144,7 +159,7 @@ class RLSearcher:
             stats = self.policy.update(batch)
             self.curve.append({"update": self.policy.updates, "samples": len(self.history),
                                "mean_reward": sum(s.reward for s in batch) / len(batch), **stats})
-            log.info("policy update %d (%s): mean reward %.4f, baseline %.4f, entropy %.2f", self.policy.updates,
+            log.info("policy update %d (%s): mean reward %.4f, baseline %s, entropy %.2f", self.policy.updates,
                      self.settings.algo, self.curve[-1]["mean_reward"], stats["baseline"], stats["entropy"])
 
     # --- resume --------------------------------------------------------------------------------
@@ -153,7 +168,7 @@ class RLSearcher:
             self._encoded = (self.policy.updates, _encode({"controller": self.controller.state_dict(),
                                                            "optimizer": self.policy.optimizer.state_dict()}))
         return {"rng": rng_state(self.rng), "weights": self._encoded[1], "baseline": self.policy.baseline,
-                "updates": self.policy.updates, "buffer": [[list(s.actions), s.reward, s.old_log_prob]
+                "updates": self.policy.updates, "buffer": [[list(s.actions), s.reward, s.old_log_prob, s.rejected]
                                                            for s in self.buffer],
                 "gate": self.gate.state_dict(), "history": [list(h) for h in self.history], "curve": self.curve,
                 "rejected": self.rejected, "settings": _jsonable(asdict(self.settings))}
@@ -167,7 +182,7 @@ class RLSearcher:
         self.controller.load_state_dict(weights["controller"])
         self.policy.optimizer.load_state_dict(weights["optimizer"])
         self.policy.baseline, self.policy.updates = state["baseline"], state["updates"]
-        self.buffer = [Sample(tuple(a), r, lp) for a, r, lp in state["buffer"]]
+        self.buffer = [Sample(tuple(a), r, lp, rej) for a, r, lp, rej in state["buffer"]]
         self.gate.load_state_dict(state["gate"])
         self.history = [(r, s) for r, s in state["history"]]
         self.curve = list(state["curve"])

@@ -66,3 +66,11 @@ def test_baseline_is_an_exponential_moving_average():
 def test_unknown_algorithm_names_the_known_ones():
     with pytest.raises(SearchError, match="reinforce, ppo"):
         make_policy("a2c", CellController(CellSpace()))
+
+
+def test_rejections_are_measured_against_the_baseline_without_moving_it():
+    policy = make_policy("reinforce", CellController(CellSpace()))
+    actions = tuple([0] * 32)
+    assert policy._advantages([Sample(actions, 0.0, 0.0, rejected=True)]).tolist() == [0.0]  # nothing to compare
+    advantages = policy._advantages([Sample(actions, 0.8, 0.0), Sample(actions, 0.0, 0.0, rejected=True)])
+    assert policy.baseline == 0.8 and advantages.tolist() == pytest.approx([0.0, -0.8])
