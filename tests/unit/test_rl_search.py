@@ -1,0 +1,87 @@
+"""`--searcher rl` through the framework: a feasible genotype under a MultiAdds bound (checked by an independent
+fvcore count), resume, kill -9 then rerun, the --json line, the reward curve, saved compute."""
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from genocompile.cost.constraints import Constraints
+from genocompile.genotype import load_genotype
+
+pytest.importorskip("genocompile.searchers.driver", reason="the search framework (driver, journal) is not here")
+from genocompile.searchers.registry import SearchOptions, get_searcher  # noqa: E402
+
+LIMIT = 250_000_000
+TINY = {"proxy_channels": "4", "proxy_layers": "3", "proxy_input": "8", "epochs": "2", "early_p0": "0.5"}
+
+
+def independent_multiadds(genotype) -> int:
+    """fvcore's FlopCountAnalysis on a freshly built reference model (not genocompile's counting helpers)."""
+    from fvcore.nn import FlopCountAnalysis
+
+    from genocompile.models import build_reference
+
+    model = build_reference(genotype, seed=0).eval()
+    analysis = FlopCountAnalysis(model, torch.zeros(1, 3, *genotype.network.input_size))
+    analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+    return int(analysis.total())
+
+
+def ok_rows(out) -> list[tuple[str, float]]:
+    try:
+        with sqlite3.connect(out / "journal.sqlite") as db:
+            return db.execute("SELECT hash, fitness FROM evaluations WHERE status = 'ok' ORDER BY id").fetchall()
+    except sqlite3.OperationalError:  # the journal is being created
+        return []
+
+
+@pytest.mark.parametrize("algo", ["reinforce", "ppo"])
+def test_search_under_a_multiadds_bound_is_feasible_and_resumes(tmp_path, algo):
+    options = SearchOptions(space="darts-cifar", out_dir=tmp_path / algo, budget=3, seed=1,
+                            constraints=Constraints(max_multiadds=LIMIT), extra={**TINY, "rl_algo": algo})
+    summary = get_searcher("rl")(options)
+    assert (summary.evaluated, summary.resumed) == (3, 0)
+    best = load_genotype(tmp_path / algo)
+    assert best.to_dict()["normal"] == summary.best["genotype"]["normal"]
+    assert independent_multiadds(best) <= LIMIT
+    rl = summary.extra["rl"]
+    assert rl["rejected_by_controller"] > 0  # most random cells are over 250M: told as penalties, not evaluated
+    assert rl["early_stopping"]["epochs_full"] == 3 * 2
+    assert (tmp_path / algo / "reward_curve.png").stat().st_size > 0
+    rows = ok_rows(tmp_path / algo)
+
+    again = get_searcher("rl")(options)  # rerun: everything comes from DIR, nothing is evaluated
+    assert (again.evaluated, again.resumed) == (3, 3) and ok_rows(tmp_path / algo) == rows
+    assert again.extra["rl"]["policy_updates"] == rl["policy_updates"]
+
+
+def test_kill_9_then_rerun_meets_the_budget(tmp_path):
+    out = tmp_path / "s"
+    args = [sys.executable, "-m", "genocompile", "search", "--searcher", "rl", "--space", "darts-cifar",
+            "--budget", "4", "--json", "--out", str(out), "--rl-algo", "ppo",
+            *[a for k, v in TINY.items() for a in ("--" + k.replace("_", "-"), v)]]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    first = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while time.time() < deadline and first.poll() is None:
+        if (out / "journal.sqlite").exists() and len(ok_rows(out)) >= 2:
+            break
+        time.sleep(0.2)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    done = len(ok_rows(out))
+    assert 2 <= done < 4, "the first run should be stopped part-way"
+
+    rerun = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    summary = json.loads(rerun.stdout.strip().splitlines()[-1])
+    assert (summary["evaluated"], summary["resumed"]) == (4, done)
+    rows = ok_rows(out)
+    assert len(rows) == 4 and len({h for h, _ in rows}) == 4
+    assert summary["rl"]["algo"] == "ppo" and summary["best"]["fitness"] == max(f for _, f in rows)
