@@ -9,34 +9,12 @@ import torch
 from genocompile.errors import SearchError
 from genocompile.searchers.rl.controller import CellController, CellSpace
 from genocompile.searchers.rl.policy import PolicySettings, Sample, make_policy
-
-TARGET = "sep_conv_3x3"
-
-
-def target_fraction(space: CellSpace, actions) -> float:
-    ops = [a for i, a in enumerate(actions) if i % 4 >= 2]  # decisions 3 and 4 of each node are ops
-    return sum(space.ops[o] == TARGET for o in ops) / len(ops)
-
-
-def train(algo: str, samples: int = 240, batch: int = 8, seed: int = 0) -> list[float]:
-    space = CellSpace()
-    torch.manual_seed(seed)
-    controller = CellController(space)  # ENAS defaults: temperature 5, tanh constant 1.5
-    policy = make_policy(algo, controller, PolicySettings(baseline_decay=0.9))
-    rng, rewards = random.Random(seed), []
-    for _ in range(samples // batch):
-        with torch.no_grad():
-            rollout = controller.sample(batch, rng)
-        batch_samples = [Sample(tuple(a), target_fraction(space, a), float(lp))
-                         for a, lp in zip(rollout.actions.tolist(), rollout.log_prob)]
-        rewards += [s.reward for s in batch_samples]
-        policy.update(batch_samples)
-    return rewards
+from genocompile.searchers.rl.synthetic import train_on_target_op
 
 
 @pytest.mark.parametrize("algo", ["reinforce", "ppo"])
 def test_mean_reward_rises_on_a_known_best_cell(algo):
-    rewards = train(algo)
+    rewards = train_on_target_op(algo, samples=240, batch=8, seed=0)
     early, late = rewards[:48], rewards[-48:]
     early_mean, late_mean = sum(early) / len(early), sum(late) / len(late)
     assert early_mean < 0.25  # about chance (1/8) at the start
