@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from genocompile.genotype import Genotype, genotype_hash
+from genocompile.searchers.driver import candidate_costs
 from genocompile.searchers.evaluation import (ProxyEvaluator, accuracy, candidate_seed, proxy_data, proxy_network,
                                               train_epochs)
 from genocompile.searchers.protocol import EvalResult
@@ -41,7 +42,7 @@ class RLEvaluator:
                                "p0": self.gate.p0, "decay": self.gate.decay}}
 
     def _costs(self, genotype: Genotype) -> dict[str, float]:
-        return self.constraints.costs(genotype) if self.shaping.target is not None else {}
+        return candidate_costs(self.constraints, genotype) if self.shaping.target is not None else {}
 
     def __call__(self, genotype: Genotype) -> EvalResult:
         s = self.proxy.settings

@@ -6,8 +6,8 @@ driver evaluates, the rewards train the controller in batches.
   (RL samples good cells repeatedly, and that repetition is the signal). A cell over a hard `--max-*`
   bound is never evaluated: it is told to the policy at once with `rejection_reward` (default 0, the
   worst accuracy), so the controller learns to avoid the infeasible region without spending budget on it.
-  MultiAdds and params come from an exact per-edge table (edge_costs.py), so a rejection costs microseconds;
-  the driver checks the bounds again with a full count before it evaluates a candidate.
+  MultiAdds and params come from the framework's exact fast count (`candidate_costs`), so a rejection costs
+  milliseconds; the driver checks the bounds again before it evaluates a candidate.
 - `tell` turns each result's fitness (the shaped reward) into a policy sample; every `batch` samples the
   policy is updated (REINFORCE or PPO). A result the searcher did not ask for (the driver replaying the
   journal on a rerun) is scored by the controller for its log-probability.
@@ -29,9 +29,10 @@ import torch
 
 from genocompile.errors import GenotypeError, SearchError
 from genocompile.genotype import Genotype, genotype_hash
+from genocompile.searchers.driver import candidate_costs
+from genocompile.searchers.protocol import EvalResult, rng_state, set_rng_state
 from genocompile.searchers.rl.controller import OP_SETS, CellController, CellSpace
 from genocompile.searchers.rl.early_stop import EarlyStopGate
-from genocompile.searchers.rl.edge_costs import EdgeCostTable
 from genocompile.searchers.rl.policy import PolicySettings, Sample, make_policy
 
 log = logging.getLogger("genocompile.search")
@@ -80,7 +81,6 @@ class RLSearcher:
             self.controller = CellController(self.space, settings.lstm_size, settings.temperature,
                                              settings.tanh_constant)
         self.policy = make_policy(settings.algo, self.controller, settings.policy)
-        self.cost_table = EdgeCostTable(self.space.network, settings.steps)
         self.gate = gate if gate is not None else EarlyStopGate(enabled=False)
         self.buffer: list[Sample] = []
         self.pending: dict[str, tuple[tuple[int, ...], float]] = {}  # asked, not yet told
@@ -122,16 +122,12 @@ class RLSearcher:
         return out
 
     def _feasible(self, genotype: Genotype) -> bool:
-        """The constraints, checked on the exact edge-cost table (MultiAdds, params) instead of a full count."""
+        """The constraints, on the driver's costs (the exact fast count for DARTS networks: milliseconds)."""
         if not hasattr(self.constraints, "violations"):  # any object with satisfies(genotype)
             return self.constraints.satisfies(genotype)
-        table = self.cost_table.costs(genotype)
-        costs: dict[str, float] = dict(table) if table is not None else self.constraints.costs(genotype)
-        if getattr(self.constraints, "latency", None) is not None:
-            costs["latency_ms"] = float(self.constraints.latency.predict_ms(genotype))
-        return not self.constraints.violations(genotype, costs)
+        return not self.constraints.violations(genotype, candidate_costs(self.constraints, genotype))
 
-    def tell(self, genotypes: Sequence[Genotype], results: Sequence[Any]) -> None:
+    def tell(self, genotypes: Sequence[Genotype], results: Sequence[EvalResult]) -> None:
         for genotype, result in zip(genotypes, results):
             key = genotype_hash(genotype)
             if key in self.pending:
@@ -189,16 +185,6 @@ class RLSearcher:
         self.rejected = state["rejected"]
         self.pending.clear()  # evaluations in flight when the run stopped are asked again
         self._encoded = (self.policy.updates, state["weights"])
-
-
-def rng_state(rng: random.Random) -> list:
-    version, internal, gauss = rng.getstate()
-    return [version, list(internal), gauss]
-
-
-def set_rng_state(rng: random.Random, state: list) -> None:
-    version, internal, gauss = state
-    rng.setstate((version, tuple(internal), gauss))
 
 
 def _jsonable(value: Any) -> Any:

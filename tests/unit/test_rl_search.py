@@ -13,9 +13,7 @@ import torch
 
 from genocompile.cost.constraints import Constraints
 from genocompile.genotype import load_genotype
-
-pytest.importorskip("genocompile.searchers.driver", reason="the search framework (driver, journal) is not here")
-from genocompile.searchers.registry import SearchOptions, get_searcher  # noqa: E402
+from genocompile.searchers.registry import SearchOptions, get_searcher
 
 LIMIT = 250_000_000
 TINY = {"proxy_channels": "4", "proxy_layers": "3", "proxy_input": "8", "epochs": "2", "early_p0": "0.5"}

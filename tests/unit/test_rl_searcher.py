@@ -2,20 +2,13 @@
 telling rejections as penalties, and resuming from a JSON state exactly where it stopped."""
 import json
 import random
-from dataclasses import dataclass, field
 
 import pytest
 
 from genocompile.errors import SearchError
+from genocompile.searchers.protocol import EvalResult as Result
 from genocompile.searchers.rl.policy import PolicySettings
 from genocompile.searchers.rl.searcher import RLSearcher, RLSettings
-
-
-@dataclass(frozen=True)
-class Result:  # what the driver tells (protocol.EvalResult's fields)
-    fitness: float
-    metrics: dict = field(default_factory=dict)
-    costs: dict = field(default_factory=dict)
 
 
 def pools(genotype) -> float:
