@@ -44,6 +44,8 @@ DEFAULTS = {
     "proxy_layers": ProxySettings.layers,
     "proxy_input": ProxySettings.input_size,
     "epochs": ProxySettings.epochs,
+    "proxy_train": 0,  # first N training images (0: all)
+    "proxy_valid": 0,  # first N validation images (0: all)
 }
 
 BOUNDS = {"multiadds": "max_multiadds", "params": "max_params", "latency_ms": "max_latency_ms"}
@@ -77,7 +79,7 @@ def run(options: SearchOptions, progress: Progress | None = None) -> SearchSumma
     searcher = make_searcher(options, o, gate)
     proxy = ProxyEvaluator(data=options.data, seed=options.seed, settings=ProxySettings(
         init_channels=o["proxy_channels"], layers=o["proxy_layers"], input_size=o["proxy_input"],
-        epochs=o["epochs"]))
+        epochs=o["epochs"], train_subset=o["proxy_train"] or None, valid_subset=o["proxy_valid"] or None))
     shaping = RewardShaping(cost=o["reward_cost"], target=reward_target(options, o), regime=o["reward_regime"])
     evaluator = RLEvaluator(proxy, shaping, options.constraints, gate, early_epochs=o["early_epochs"])
     identity = {"rl": {k: v for k, v in o.items() if k.startswith(("rl_", "rejection"))}, **evaluator.identity()}
