@@ -48,7 +48,7 @@ class RLSettings:
     temperature: float | None = 5.0  # ENAS
     tanh_constant: float | None = 1.5  # ENAS
     rejection_reward: float = 0.0
-    max_resample: int = 1000  # consecutive known / infeasible samples before giving up
+    max_resample: int = 20_000  # consecutive known / infeasible samples before giving up (the driver: 100,000)
     policy: PolicySettings = field(default_factory=PolicySettings)
 
     def __post_init__(self) -> None:

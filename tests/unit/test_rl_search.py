@@ -99,3 +99,26 @@ def test_bad_rl_options_are_one_line_errors(tmp_path, capsys, args, fragment):
                  str(tmp_path / "s"), *args])
     stderr = capsys.readouterr().err
     assert code == 2 and fragment in stderr.strip().splitlines()[-1] and "Traceback" not in stderr
+
+
+def test_evaluator_stops_below_average_candidates_after_the_first_stage_and_shapes_the_reward():
+    from genocompile.genotype import zoo_genotype
+    from genocompile.searchers.evaluation import ProxyEvaluator, ProxySettings
+    from genocompile.searchers.rl.early_stop import EarlyStopGate
+    from genocompile.searchers.rl.evaluation import RLEvaluator
+    from genocompile.searchers.rl.reward import RewardShaping
+
+    proxy = ProxyEvaluator(settings=ProxySettings(init_channels=4, layers=3, input_size=8, epochs=3,
+                                                  train_subset=128, valid_subset=64))
+    genotype = zoo_genotype("darts_v2")
+    gate = EarlyStopGate(p0=0.0)  # p = 0: a below-average candidate always stops
+    gate.observe(2.0)  # an average no accuracy reaches
+    stopped = RLEvaluator(proxy, RewardShaping(), Constraints(), gate, early_epochs=1)(genotype)
+    assert stopped.metrics["stopped_early"] and stopped.metrics["epochs_run"] == 1
+    assert stopped.fitness == stopped.metrics["early_reward"] == stopped.metrics["valid_acc"]
+
+    shaping = RewardShaping(cost="multiadds", target=250e6, regime="hard")
+    full = RLEvaluator(proxy, shaping, Constraints(), EarlyStopGate(p0=0.0), early_epochs=1)(genotype)
+    assert not full.metrics["stopped_early"] and full.metrics["epochs_run"] == 3  # no average yet: no stop
+    multiadds = full.costs["multiadds"]
+    assert multiadds > 250e6 and full.fitness == pytest.approx(full.metrics["valid_acc"] * 250e6 / multiadds)
