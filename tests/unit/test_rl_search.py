@@ -66,13 +66,15 @@ def test_kill_9_then_rerun_meets_the_budget(tmp_path):
             "--budget", "3", "--json", "--out", str(out), "--rl-algo", "ppo",
             *[a for k, v in TINY.items() for a in ("--" + k.replace("_", "-"), v)]]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    first = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Its own process group, so the kill takes its evaluation workers too (as a crash of the machine would).
+    first = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
     deadline = time.time() + 240
     while time.time() < deadline and first.poll() is None:
         if (out / "journal.sqlite").exists() and len(ok_rows(out)) >= 1:
             break
         time.sleep(0.2)
-    first.send_signal(signal.SIGKILL)
+    os.killpg(first.pid, signal.SIGKILL)
     first.wait()
     done = len(ok_rows(out))
     assert 1 <= done < 3, "the first run should be stopped part-way"

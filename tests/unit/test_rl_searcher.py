@@ -90,3 +90,20 @@ def test_state_from_other_settings_is_refused():
     state = json.loads(json.dumps(searcher().state_dict()))
     with pytest.raises(SearchError, match="other controller settings"):
         searcher(algo="ppo").load_state_dict(state)
+
+
+class FewConvs:
+    """Constraints stand-in: at most 5 of the 16 edges are convolutions (about 1 random cell in 10 fits)."""
+
+    def satisfies(self, genotype):
+        return sum("conv" in op for op, _ in genotype.normal + genotype.reduce) <= 5
+
+
+def test_rejection_penalties_teach_the_controller_to_stay_feasible():
+    s = RLSearcher(RLSettings(batch=4), random.Random(0), constraints=FewConvs())
+    while len(s.history) < 240:
+        s.tell(asked := s.ask(1), [Result(0.5)])
+        assert FewConvs().satisfies(asked[0])
+    rejected = [source == "rejected" for _, source in s.history]
+    first, last = sum(rejected[:80]) / 80, sum(rejected[-80:]) / 80
+    assert first > 0.7 and last < first - 0.4, (first, last)
