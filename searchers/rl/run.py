@@ -28,8 +28,8 @@ DEFAULTS = {
     "rl_ops": RLSettings.ops,  # darts (the table's DARTS search ops) | nasnet
     "rl_lr": PolicySettings.lr,
     "rl_entropy": PolicySettings.entropy_weight,
-    "rl_temperature": RLSettings.temperature,
-    "rl_tanh": RLSettings.tanh_constant,
+    "rl_temperature": RLSettings.temperature,  # logits / T before clipping (0: none)
+    "rl_tanh": RLSettings.tanh_constant,  # C x tanh(logits) (0: no clipping)
     "rl_ppo_epochs": PolicySettings.ppo_epochs,
     "rl_ppo_clip": PolicySettings.ppo_clip,
     "rejection_reward": RLSettings.rejection_reward,
