@@ -124,3 +124,17 @@ def test_evaluator_stops_below_average_candidates_after_the_first_stage_and_shap
     assert not full.metrics["stopped_early"] and full.metrics["epochs_run"] == 3  # no average yet: no stop
     multiadds = full.costs["multiadds"]
     assert multiadds > 250e6 and full.fitness == pytest.approx(full.metrics["valid_acc"] * 250e6 / multiadds)
+
+
+def test_ray_evaluates_in_parallel_and_updates_the_policy_in_batches(tmp_path):
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'genocompile[ray]')")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}})
+    try:
+        options = SearchOptions(space="darts-cifar", out_dir=tmp_path, budget=4, executor="ray", workers=2,
+                                extra={**TINY, "rl_algo": "ppo", "rl_batch": "2"})
+        summary = get_searcher("rl")(options)
+    finally:
+        ray.shutdown()
+    assert (summary.evaluated, summary.resumed) == (4, 0) and len(ok_rows(tmp_path)) == 4
+    assert summary.extra["rl"]["policy_updates"] == 2  # every 2 results, as they arrive from the workers
