@@ -59,9 +59,9 @@ class PolicyUpdate:
                 continue
             self.baseline = s.reward if self.baseline is None else (
                 self.settings.baseline_decay * self.baseline + (1 - self.settings.baseline_decay) * s.reward)
-        baseline = self.baseline if self.baseline is not None else 0.0
-        return torch.tensor([s.reward - baseline if self.baseline is not None or not s.rejected else 0.0
-                             for s in samples])
+        if self.baseline is None:  # only rejections so far: nothing to measure them against yet
+            return torch.zeros(len(samples))
+        return torch.tensor([s.reward - self.baseline for s in samples])
 
     def _step(self, loss: torch.Tensor) -> None:
         self.optimizer.zero_grad()
