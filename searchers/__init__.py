@@ -6,3 +6,4 @@ and cost models only, never emitters."""
 from genocompile.searchers import spaces  # noqa: E402,F401
 from genocompile.searchers import chain_space  # noqa: E402,F401
 from genocompile.searchers import evolution_run  # noqa: E402,F401
+from genocompile.searchers.rl import run as rl_run  # noqa: E402,F401

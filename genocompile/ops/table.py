@@ -139,3 +139,9 @@ DARTS_SEARCH_OPS = op_set("none", "max_pool_3x3", "avg_pool_3x3", "skip_connect"
 # Auto-DeepLab's search space (paper section 3.1; TF names where TF has the op): ops a `hierarchical` cell may name.
 AUTODEEPLAB_OPS = op_set("none", "max_pool_3x3", "avg_pool_3x3", "identity", "separable_3x3_2", "separable_5x5_2",
                          "atrous_3x3", "atrous_5x5")
+# NASNet's search space (Zoph et al. 2018, section 3) as far as the table has the op: identity (skip_connect),
+# 1x7 then 7x1 conv, 3x3 dilated conv (DARTS' separable dil_conv_3x3 stands in), 3x3 avg / max pool,
+# 3x3 / 5x5 / 7x7 separable convs. Not registered, so left out: 1x3 then 3x1 conv, 1x1 conv, 3x3 conv,
+# 5x5 and 7x7 max pool.
+NASNET_OPS = op_set("skip_connect", "conv_7x1_1x7", "dil_conv_3x3", "avg_pool_3x3", "max_pool_3x3", "sep_conv_3x3",
+                    "sep_conv_5x5", "sep_conv_7x7")

@@ -33,3 +33,9 @@ def test_compile_gpu_skips_cleanly_without_cuda(capsys):
         pytest.skip("a GPU is present: run the script itself")
     assert _module("compile_gpu").main(["--device", "cuda"]) == 0
     assert "skipped: needs --device cuda and a CUDA GPU" in capsys.readouterr().out
+
+
+def test_rl_search_quick_run_reports_both_algorithms():
+    body = _module("rl_search").main(["--quick"])
+    assert "| reinforce | 16 |" in body and "| ppo | 16 |" in body
+    assert "| ppo | 2 |" in body and "<= 250M" in body  # the constrained search row: feasible by fvcore

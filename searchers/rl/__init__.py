@@ -1,0 +1,12 @@
+"""RL search (`--searcher rl`): a NASNet-style LSTM controller trained with REINFORCE or PPO.
+
+controller.py  the LSTM that writes a cell decision by decision, samples and scores
+policy.py      REINFORCE (EMA baseline) and PPO (clipped surrogate), a registry keyed by --rl-algo
+reward.py      MnasNet reward shaping (soft / hard regimes) by MultiAdds, params or latency
+early_stop.py  progressive early stopping (auxiliary-cell paper): the gate and the saved compute
+searcher.py    the ask/tell searcher: rejections as penalties, reused rewards, JSON state for resume
+evaluation.py  the framework's proxy training in two stages, the shaped reward as the fitness
+run.py         `@register_searcher("rl")`: options, wiring into the driver, the summary
+plot.py        DIR/reward_curve.png
+synthetic.py   a task whose best cell is known (tests and benchmarks)
+"""
