@@ -1,0 +1,2 @@
+"""Gradient-based architecture search: DARTS (first and second order) on a supernet built from the op
+table, with expected deploy-network MultiAdds / latency in the loss or as a hard bound at decoding."""
