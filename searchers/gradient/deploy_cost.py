@@ -127,13 +127,15 @@ class DeployCost:
         out: dict[str, torch.Tensor] = {}
         keep_ops = [k for k in range(len(self.ops)) if k != self.none]
         for d in self.dims:
-            total = torch.tensor(self.fixed[d], dtype=torch.float64)
+            device = alphas["normal"].device
+            total = torch.tensor(self.fixed[d], dtype=torch.float64, device=device)
             for kind in KINDS:
                 alpha = alphas[kind].to(torch.float64)
+                table = self.tables[d][kind].to(device)
                 q = torch.softmax(alpha[:, keep_ops], dim=-1)
-                edge_cost = (q * self.tables[d][kind][:, keep_ops]).sum(-1)
+                edge_cost = (q * table[:, keep_ops]).sum(-1)
                 keep = (1.0 - torch.softmax(alpha, dim=-1)[:, self.none]) if self.none is not None \
-                    else torch.ones(len(alpha), dtype=torch.float64)
+                    else torch.ones(len(alpha), dtype=torch.float64, device=device)
                 for i in range(self.steps):
                     rows = [edge_index(i, j) for j in range(2 + i)]
                     pi = keep[rows] / keep[rows].sum().clamp_min(1e-12)
