@@ -32,30 +32,29 @@ def write_history(out_dir: Path, ops: Sequence[str], records: Sequence[dict]) ->
 
 
 def write_plot(out_dir: Path, ops: Sequence[str], records: Sequence[dict]) -> Path | None:
-    """One panel per edge and cell kind: each op's softmax weight against the epoch."""
+    """One panel per cell kind: each op's softmax weight against the epoch, the line its mean over the edges
+    and the band its range (two panels, no automatic layout: cheap enough to redraw every epoch)."""
     if not records:
         return None
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import numpy as np
 
     kinds = list(records[0]["weights"])
-    edges = len(records[0]["weights"][kinds[0]])
-    epochs = [r["epoch"] for r in records]
-    fig, axes = plt.subplots(len(kinds), edges, figsize=(1.6 * edges + 1, 2.0 * len(kinds) + 0.6), squeeze=False,
-                             sharex=True, sharey=True)
-    for row, kind in enumerate(kinds):
-        for e in range(edges):
-            ax = axes[row][e]
-            for k, op in enumerate(ops):
-                ax.plot(epochs, [r["weights"][kind][e][k] for r in records], label=op, lw=1)
-            ax.set_title(f"{kind} e{e}", fontsize=7)
-            ax.tick_params(labelsize=6)
-    axes[0][0].set_ylabel("softmax(α)", fontsize=7)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(ops), fontsize=7)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    epochs = [r["epoch"] + 1 for r in records]
+    fig, axes = plt.subplots(1, len(kinds), figsize=(5.0 * len(kinds), 3.6), sharey=True, squeeze=False)
+    for ax, kind in zip(axes[0], kinds):
+        w = np.asarray([r["weights"][kind] for r in records])  # (epochs, edges, ops)
+        for k, op in enumerate(ops):
+            ax.plot(epochs, w[:, :, k].mean(1), label=op, lw=1.2, color=f"C{k}")
+            ax.fill_between(epochs, w[:, :, k].min(1), w[:, :, k].max(1), color=f"C{k}", alpha=0.12, lw=0)
+        ax.set_title(f"{kind} cell: softmax(α) per op (mean and range over edges)", fontsize=8)
+        ax.set_xlabel("epoch", fontsize=8)
+    axes[0][0].set_ylabel("weight", fontsize=8)
+    axes[0][-1].legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.subplots_adjust(left=0.06, right=0.86, bottom=0.14, top=0.9, wspace=0.08)
     path = Path(out_dir) / PLOT_NAME
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}.png")
     fig.savefig(tmp, dpi=80)

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from genocompile.errors import GenotypeError
 from genocompile.genotype import to_json
 from genocompile.genotype.network import SKELETONS, network_from_dict
 from genocompile.searchers.gradient import checkpoint, history
@@ -52,9 +53,12 @@ DEFAULTS: dict[str, Any] = {
     "lr": 0.025,
     "arch_lr": 3e-4,
     "fast": True,  # batched per-state edge evaluation (same function as DARTS' loop)
+    "deploy_channels": 0,  # the deploy network's init_channels; 0: the skeleton's default (darts-cifar: 36)
+    "deploy_layers": 0,  # the deploy network's cells; 0: the skeleton's default (darts-cifar: 20)
 }
 # What a DIR's search is: a rerun with other values is refused rather than mixed into it.
-IDENTITY = ("space", "data", "seed", "channels", "layers", "nodes", "input_size", "order", "train_samples")
+IDENTITY = ("space", "data", "seed", "channels", "layers", "nodes", "input_size", "order", "train_samples",
+            "deploy_channels", "deploy_layers")
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,8 @@ class Config:
     lr: float
     arch_lr: float
     fast: bool
+    deploy_channels: int
+    deploy_layers: int
 
 
 def make_config(options: SearchOptions) -> Config:
@@ -91,7 +97,8 @@ def make_config(options: SearchOptions) -> Config:
     for key in ("channels", "layers", "nodes", "input_size", "batch_size"):
         if opts[key] < 1:
             raise SearchError(f"--{key.replace('_', '-')} must be positive, got {opts[key]}")
-    for key in ("cost_weight", "latency_weight"):
+    for key in ("cost_weight", "latency_weight", "steps_per_epoch", "train_samples", "eval_samples",
+                "schedule_epochs", "deploy_channels", "deploy_layers"):
         if opts[key] < 0:
             raise SearchError(f"--{key.replace('_', '-')} must be >= 0, got {opts[key]}")
     if opts["input_size"] % 4:
@@ -100,8 +107,17 @@ def make_config(options: SearchOptions) -> Config:
     return Config(space=options.space, data=options.data or "digits", seed=options.seed, **opts)
 
 
-def _deploy_network(space: str) -> Any:
-    return network_from_dict({"skeleton": space}, "cell", space)
+def _deploy_network(cfg: Config) -> Any:
+    """The network the genotype is meant for: the space's skeleton, its defaults unless overridden."""
+    settings: dict[str, Any] = {"skeleton": cfg.space}
+    if cfg.deploy_channels:
+        settings["init_channels"] = cfg.deploy_channels
+    if cfg.deploy_layers:
+        settings["layers"] = cfg.deploy_layers
+    try:
+        return network_from_dict(settings, "cell", cfg.space)
+    except GenotypeError as exc:
+        raise SearchError(f"deploy network: {exc}") from None
 
 
 class _Data:
@@ -167,7 +183,7 @@ def run_search(options: SearchOptions, progress=None, dist: Dist | None = None) 
     dist = dist or setup()
     out_dir = Path(options.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    network = _deploy_network(cfg.space)
+    network = _deploy_network(cfg)
     constraints = options.constraints
     if cfg.latency_weight > 0 and not hasattr(constraints.latency, "op_ms"):
         raise SearchError("--latency-weight needs a latency model with a per-op table (op_ms); pass "
@@ -243,7 +259,7 @@ def run_search(options: SearchOptions, progress=None, dist: Dist | None = None) 
                 a.requires_grad_(True)
             total_loss += float(loss.detach())
             progress.update(done=epoch, total=options.budget, best=acc,
-                            message=f"epoch {epoch + 1} step {step + 1}/{steps} loss {float(loss):.3f}")
+                            message=f"epoch {epoch + 1} step {step + 1}/{steps} loss {float(loss.detach()):.3f}")
         acc = _validate(model, data.v_x, data.v_y, cfg.batch_size, cfg, amp)
         records.append(history.epoch_record(epoch, model.alphas(), {
             "train_loss": total_loss / steps, "valid_acc": acc, "lr": lr, "alpha_entropy": _alpha_entropy(model)}))
