@@ -83,13 +83,18 @@ def _is_parameter_free(module: nn.Module) -> bool:
     return next(module.parameters(), None) is None and next(module.buffers(), None) is None
 
 
-def edge_outputs(mods: list[nn.Module], x: torch.Tensor,
-                 relu_x: Callable[[], torch.Tensor]) -> tuple[torch.Tensor, bool]:
-    """One op on E edges reading `x`: ((N, C, H, W), True) when every edge gives the same output, else
-    ((N, E, C, H, W), False)."""
+def edge_outputs(mods: list[nn.Module], x: torch.Tensor, relu_x: Callable[[], torch.Tensor],
+                 group: bool = True) -> torch.Tensor | list[torch.Tensor]:
+    """One op on E edges reading `x`: one tensor when every edge gives the same output, else E tensors.
+
+    `group`: weighted ops of all edges run as one grouped kernel (fewer, larger kernels: faster where
+    grouped convolutions are, e.g. on GPUs and channels_last CPU tensors); else one call per edge, still
+    sharing the state's ReLU."""
     m0 = mods[0]
     if _is_parameter_free(m0):
-        return m0(x), True
+        return m0(x)
+    if not group and len(mods) > 1:
+        return [y for m in mods for y in edge_outputs([m], x, relu_x, True)]
     y = None
     if isinstance(m0, FactorizedReduce):
         y = _factorized_reduce(mods, relu_x)
@@ -98,12 +103,12 @@ def edge_outputs(mods: list[nn.Module], x: torch.Tensor,
     elif isinstance(m0, nn.Sequential):
         y = _sequential(mods, x, relu_x)
     if y is None:
-        return torch.stack([m(x) for m in mods], dim=1), False
-    return y.unflatten(1, (len(mods), -1)), False
+        return [m(x) for m in mods]
+    return list(y.chunk(len(mods), dim=1))
 
 
-def state_edges(mixed: list[nn.Module], x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Σ_k weights[e, k] · op_k(x) for each MixedOp e reading `x`: (N, E, C, H, W)."""
+def state_edges(mixed: list[nn.Module], x: torch.Tensor, weights: torch.Tensor, group: bool = True) -> list[torch.Tensor]:
+    """Σ_k weights[e, k] · op_k(x) for each MixedOp e reading `x`."""
     relu: list[torch.Tensor] = []
 
     def relu_x() -> torch.Tensor:
@@ -112,20 +117,20 @@ def state_edges(mixed: list[nn.Module], x: torch.Tensor, weights: torch.Tensor) 
         return relu[0]
 
     e = len(mixed)
-    total = None
+    total: list[torch.Tensor | None] = [None] * e
     for k, name in enumerate(mixed[0].names):
         if get_op(name).kind == "zero":
             continue
-        y, shared = edge_outputs([m._ops[k] for m in mixed], x, relu_x)
-        w = weights[:, k].view(1, e, 1, 1, 1)
-        term = (y.unsqueeze(1) if shared else y) * w
-        total = term if total is None else total + term
-    if total is None:  # every op is `none`
-        total = torch.zeros_like(x[:, None, :, :: mixed[0].stride, :: mixed[0].stride]).expand(-1, e, -1, -1, -1)
-    return total
+        y = edge_outputs([m._ops[k] for m in mixed], x, relu_x, group)
+        for t in range(e):
+            term = (y if isinstance(y, torch.Tensor) else y[t]) * weights[t, k]
+            total[t] = term if total[t] is None else total[t] + term
+    stride = mixed[0].stride
+    return [t if t is not None else x[:, :, ::stride, ::stride] * 0.0 for t in total]  # all ops `none`
 
 
-def cell_nodes(cell: nn.Module, states: list[torch.Tensor], weights: torch.Tensor) -> list[torch.Tensor]:
+def cell_nodes(cell: nn.Module, states: list[torch.Tensor], weights: torch.Tensor,
+               group: bool = True) -> list[torch.Tensor]:
     """The intermediate nodes of `cell` appended to `states` (its two preprocessed inputs), state by state:
     node i is complete once states 0..i+1 have sent their edges, and then sends its own."""
     from genocompile.searchers.gradient.supernet import edge_index
@@ -137,8 +142,8 @@ def cell_nodes(cell: nn.Module, states: list[torch.Tensor], weights: torch.Tenso
             states.append(acc[j - 2])
         nodes = range(max(0, j - 1), steps)
         rows = [edge_index(i, j) for i in nodes]
-        out = state_edges([cell._ops[r] for r in rows], states[j], weights[rows])
+        out = state_edges([cell._ops[r] for r in rows], states[j], weights[rows], group)
         for t, i in enumerate(nodes):
-            acc[i] = out[:, t] if acc[i] is None else acc[i] + out[:, t]
+            acc[i] = out[t] if acc[i] is None else acc[i] + out[t]
     states.append(acc[steps - 1])
     return states

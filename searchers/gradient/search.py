@@ -194,9 +194,8 @@ def run_search(options: SearchOptions, progress=None, dist: Dist | None = None) 
     data = _Data(cfg, device)
     spec = SupernetSpec(channels=cfg.channels, layers=cfg.layers, steps=cfg.nodes, num_classes=data.num_classes)
     torch.manual_seed(cfg.seed)
-    model = SuperNet(spec).to(device)
-    if cuda:
-        model = model.to(memory_format=torch.channels_last)
+    # channels_last on every device: measured faster here too (benchmarks/gradient_search_cpu.py).
+    model = SuperNet(spec).to(device).to(memory_format=torch.channels_last)
     h = Hyper(lr=cfg.lr, arch_lr=cfg.arch_lr)
     need_cost = cfg.cost_weight > 0 or cfg.latency_weight > 0 or constraints.active
     cost = DeployCost(network, spec.ops, spec.steps, constraints.latency) if need_cost else None
@@ -225,7 +224,7 @@ def run_search(options: SearchOptions, progress=None, dist: Dist | None = None) 
     steps = cfg.steps_per_epoch or math.ceil(n / cfg.batch_size)
 
     def prepare(x: torch.Tensor) -> torch.Tensor:
-        return x.contiguous(memory_format=torch.channels_last) if cuda else x
+        return x.contiguous(memory_format=torch.channels_last)
 
     acc = records[-1]["valid_acc"] if records else None
     progress.update(done=min(done, options.budget), total=options.budget, best=acc,

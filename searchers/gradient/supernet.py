@@ -95,12 +95,12 @@ class SearchCell(nn.Module):
         self._ops = nn.ModuleList(MixedOp(spec.ops, c, 2 if reduction and j < 2 else 1)
                                   for i in range(spec.steps) for j in range(2 + i))
 
-    def forward(self, s0: torch.Tensor, s1: torch.Tensor, weights: torch.Tensor, fast: bool = True) -> torch.Tensor:
+    def forward(self, s0: torch.Tensor, s1: torch.Tensor, weights: torch.Tensor, fast: bool | str = True) -> torch.Tensor:
         states = [self.preprocess0(s0), self.preprocess1(s1)]
         if fast:
             from genocompile.searchers.gradient.batched import cell_nodes
 
-            states = cell_nodes(self, states, weights)
+            states = cell_nodes(self, states, weights, fast != "per-edge")
         else:
             offset = 0
             for _ in range(self.steps):
@@ -150,7 +150,9 @@ class SuperNet(nn.Module):
         """α as {"normal": (edges, ops), "reduce": (edges, ops)} (the decoders' input)."""
         return {"normal": self.alphas_normal, "reduce": self.alphas_reduce}
 
-    def forward(self, x: torch.Tensor, fast: bool = True) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, fast: bool | str = True) -> torch.Tensor:
+        """`fast`: False, DARTS' loop; True, batched with grouped kernels; "per-edge", batched but weighted ops
+        called once per edge (see `batched.edge_outputs`)."""
         w_normal = F.softmax(self.alphas_normal, dim=-1)
         w_reduce = F.softmax(self.alphas_reduce, dim=-1)
         s0 = s1 = self.stem(x)

@@ -19,13 +19,17 @@ def _net(spec, seed=0):
                                   SupernetSpec(channels=6, layers=5, steps=4),
                                   SupernetSpec(channels=4, layers=3, steps=2,
                                                ops=("none", "skip_connect", "conv_7x1_1x7", "sep_conv_7x7"))])
-def test_batched_forward_equals_the_darts_loop_with_gradients(spec):
+@pytest.mark.parametrize("mode", [True, "per-edge"])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_batched_forward_equals_the_darts_loop_with_gradients(spec, mode, channels_last):
     net = _net(spec)
     x = torch.randn(3, 3, 16, 16, dtype=torch.float64)
     params = list(net.parameters())
     loop = net(x, fast=False)
     g_loop = torch.autograd.grad(loop.square().sum(), params)
-    fast = net(x, fast=True)
+    if channels_last:
+        net, x = net.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+    fast = net(x, fast=mode)
     g_fast = torch.autograd.grad(fast.square().sum(), params)
     torch.testing.assert_close(fast, loop, rtol=1e-10, atol=1e-10)
     for a, b in zip(g_fast, g_loop):
