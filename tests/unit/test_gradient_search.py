@@ -12,6 +12,7 @@ import torch
 
 from genocompile.cost.constraints import Constraints
 from genocompile.cost.counting import count_multiadds
+from genocompile.errors import DataError
 from genocompile.genotype import load_genotype
 from genocompile.models import build_reference
 from genocompile.searchers.gradient import checkpoint, run
@@ -131,3 +132,13 @@ def test_kill_9_loses_at_most_the_epoch_in_flight(tmp_path):
     assert summary.evaluated == budget and summary.resumed == saved
     assert checkpoint.load_state(out)["epochs"] == budget
     load_genotype(Path(out) / "genotype.json")
+
+
+def test_cifar10_from_a_local_path(tmp_path):
+    from test_classification_data import _write_cifar
+
+    _write_cifar(tmp_path)
+    summary = run(_opts(tmp_path / "s", 1, data=str(tmp_path), extra={**SMALL_DEPLOY, "steps_per_epoch": 1}))
+    assert summary.evaluated == 1
+    with pytest.raises(DataError, match="CIFAR-10"):
+        run(_opts(tmp_path / "t", 1, data=str(tmp_path / "nowhere"), extra=SMALL_DEPLOY))
