@@ -16,7 +16,7 @@ import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
@@ -148,18 +148,35 @@ def _validate(model: SuperNet, x: torch.Tensor, y: torch.Tensor, batch: int, cfg
     return correct / max(len(x), 1)
 
 
-def _cost_term(cfg: Config, cost: DeployCost | None):
+def _expected_fns(cost: DeployCost, latency: Any, network: Any) -> dict[str, Callable]:
+    """Differentiable expected cost per dimension: the deploy-cost tables, or for latency without a per-op
+    table, the cost model's own `expected_latency_ms` over its lookup table (genocompile.cost.predictor)."""
+    fns: dict[str, Callable] = {d: (lambda alphas, d=d: cost.expected(alphas)[d]) for d in cost.dims}
+    if "latency_ms" not in fns and latency is not None:
+        try:
+            from genocompile.cost.predictor import LatencyPredictor, expected_latency_ms
+        except ImportError:  # the latency cost model is not installed
+            return fns
+        if isinstance(latency, LatencyPredictor):
+            fns["latency_ms"] = lambda alphas: expected_latency_ms(
+                alphas["normal"].double(), alphas["reduce"].double(), latency, network, cost.ops)
+    return fns
+
+
+def _cost_term(cfg: Config, cost: DeployCost, latency: Any, network: Any):
     """cost_weight · E[MultiAdds]/E_uniform + latency_weight · E[latency]/E_uniform, or None."""
     weights = {d: w for d, w in (("multiadds", cfg.cost_weight), ("latency_ms", cfg.latency_weight)) if w > 0}
     if not weights:
         return None
-    assert cost is not None
-    uniform = cost.expected({k: torch.zeros_like(t) for k, t in cost.tables["multiadds"].items()})
-    scale = {d: float(uniform[d]) for d in weights}
+    fns = _expected_fns(cost, latency, network)
+    if "latency_ms" in weights and "latency_ms" not in fns:
+        raise SearchError("--latency-weight needs a latency model (--latency-model LUT.json) with a per-op "
+                          "table or genocompile's latency predictor")
+    uniform = {k: torch.zeros_like(t) for k, t in cost.tables["multiadds"].items()}
+    scale = {d: float(fns[d](uniform)) for d in weights}
 
     def term(alphas):
-        expected = cost.expected(alphas)
-        return sum(w * expected[d] / scale[d] for d, w in weights.items())
+        return sum(w * fns[d](alphas).to(torch.float64) / scale[d] for d, w in weights.items())
 
     return term
 
@@ -185,9 +202,6 @@ def run_search(options: SearchOptions, progress=None, dist: Dist | None = None) 
     out_dir.mkdir(parents=True, exist_ok=True)
     network = _deploy_network(cfg)
     constraints = options.constraints
-    if cfg.latency_weight > 0 and not hasattr(constraints.latency, "op_ms"):
-        raise SearchError("--latency-weight needs a latency model with a per-op table (op_ms); pass "
-                          "--latency-model LUT.json")
 
     device = dist.device
     cuda = device.startswith("cuda")
@@ -197,9 +211,10 @@ def run_search(options: SearchOptions, progress=None, dist: Dist | None = None) 
     # channels_last on every device: measured faster here too (benchmarks/gradient_search_cpu.py).
     model = SuperNet(spec).to(device).to(memory_format=torch.channels_last)
     h = Hyper(lr=cfg.lr, arch_lr=cfg.arch_lr)
-    need_cost = cfg.cost_weight > 0 or cfg.latency_weight > 0 or constraints.active
-    cost = DeployCost(network, spec.ops, spec.steps, constraints.latency) if need_cost else None
-    architect = Architect(model, h, cfg.order, _cost_term(cfg, cost), dist.all_reduce, cfg.fast)
+    # Deploy-cost tables: for the cost terms, bounded decoding, and the expected costs the summary reports.
+    cost = DeployCost(network, spec.ops, spec.steps, constraints.latency)
+    architect = Architect(model, h, cfg.order, _cost_term(cfg, cost, constraints.latency, network), dist.all_reduce,
+                          cfg.fast)
     w_opt = torch.optim.SGD(model.weights(), lr=h.lr, momentum=h.momentum, weight_decay=h.weight_decay)
 
     identity = {k: v for k, v in asdict(cfg).items() if k in IDENTITY}
@@ -267,7 +282,6 @@ def run_search(options: SearchOptions, progress=None, dist: Dist | None = None) 
                 "identity": identity, "epochs": epoch + 1, "model": model.state_dict(), "w_opt": w_opt.state_dict(),
                 "a_opt": architect.optimizer.state_dict(), "rng": checkpoint.rng_state(), "history": records})
             history.write_history(out_dir, spec.ops, records)
-            history.write_plot(out_dir, spec.ops, records)
         dist.barrier()
         done = epoch + 1
         progress.update(done=done, total=options.budget, best=acc, message=f"epoch {done} valid acc {acc:.3f}")
@@ -280,6 +294,7 @@ def run_search(options: SearchOptions, progress=None, dist: Dist | None = None) 
         genotype = decode_argmax(alphas, spec.ops, spec.steps, network)
         costs, changes = constraints.costs(genotype), []
     if dist.is_main:
+        history.write_plot(out_dir, spec.ops, records)  # once per run: drawing costs about a second
         _write_genotype(out_dir, genotype)
     if changes:
         progress.update(done=done, total=options.budget, best=acc,
@@ -288,8 +303,8 @@ def run_search(options: SearchOptions, progress=None, dist: Dist | None = None) 
     extra = {"searcher": NAME, "order": cfg.order, "decoded": "bounded" if changes else "argmax",
              "decode_changes": changes, "alpha_entropy": _alpha_entropy(model),
              "history": str(out_dir / history.HISTORY_NAME), "plot": str(out_dir / history.PLOT_NAME)}
-    if cost is not None:
-        extra["expected_costs"] = {d: float(v) for d, v in cost.expected(alphas).items()}
+    extra["expected_costs"] = {d: float(fn(alphas)) for d, fn in
+                                   _expected_fns(cost, constraints.latency, network).items()}
     best = {"genotype": json.loads(to_json(genotype)), "fitness": acc if acc is not None else float("nan"),
             "costs": {k: float(v) for k, v in costs.items()}}
     return SearchSummary(best=best, evaluated=done, resumed=resumed, extra=extra)

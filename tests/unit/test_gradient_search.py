@@ -142,3 +142,16 @@ def test_cifar10_from_a_local_path(tmp_path):
     assert summary.evaluated == 1
     with pytest.raises(DataError, match="CIFAR-10"):
         run(_opts(tmp_path / "t", 1, data=str(tmp_path / "nowhere"), extra=SMALL_DEPLOY))
+
+
+def test_cost_weights_pull_alpha_towards_cheaper_deploy_networks(tmp_path):
+    from test_gradient_cost import PerOpLatency
+
+    fast = {**SMALL_DEPLOY, "arch_lr": 0.05}
+    plain = run(_opts(tmp_path / "p", 1, constraints=Constraints(latency=PerOpLatency()), extra=fast))
+    costly = run(_opts(tmp_path / "c", 1, constraints=Constraints(latency=PerOpLatency()),
+                       extra={**fast, "cost_weight": 20.0, "latency_weight": 20.0}))
+    for d in ("multiadds", "latency_ms"):
+        assert costly.extra["expected_costs"][d] < 0.95 * plain.extra["expected_costs"][d]
+    with pytest.raises(SearchError, match="--latency-weight needs a latency model"):
+        run(_opts(tmp_path / "n", 1, extra={**SMALL_DEPLOY, "latency_weight": 1.0}))
