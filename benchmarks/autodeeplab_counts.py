@@ -1,10 +1,12 @@
 """Parameters and MultiAdds of Auto-DeepLab-S/M/L at 1024x2048 beside the paper's (Table 3 / shared/REFERENCE.md).
 
-    python benchmarks/autodeeplab_counts.py      # ~40 s on 2 CPU cores; prints the table, writes its RESULTS.md section
+    python benchmarks/autodeeplab_counts.py      # ~2 min on 2 CPU cores; prints the table, writes its RESULTS.md section
 
 Counted with genocompile's `reference_costs` (fvcore on the reference network, eval, batch 1), and, to show how
 much of the gap is TensorFlow's 4k+1 evaluation crop (1025x2049), with the closed-form counter of
-tests/autodeeplab_oracle.py on TF's map sizes (the tests check it equals fvcore on exact sizes).
+tests/autodeeplab_oracle.py on TF's map sizes (the tests check it equals fvcore on exact sizes). The fused
+column is the same fvcore count on the compiled module (`fused_multiadds`: BatchNorm folded into the convs,
+duplicate resizes of one map shared), what a deployed artifact computes.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from autodeeplab_oracle import count as closed_form  # noqa: E402
 from results import update_section, versions_line  # noqa: E402
 
-from genocompile.cost import reference_costs  # noqa: E402
+from genocompile.cost import fused_multiadds, reference_costs  # noqa: E402
 from genocompile.genotype import zoo_genotype  # noqa: E402
 
 # Auto-DeepLab paper (arXiv 1901.02985) Table 3: params (M), Multi-Adds (B) at 1024x2048, ASPP + decoder included.
@@ -40,19 +42,20 @@ def measure() -> list[dict]:
         costs = reference_costs(g)
         _, tf_crop = closed_form(g.to_dict(), tf_sizes=True)
         rows.append({"variant": variant, "f": f, "params": costs.params, "multiadds": costs.multiadds,
-                     "conv": costs.multiadds_by_op.get("conv", 0), "tf_crop": tf_crop, "params_pub": params_pub,
+                     "conv": costs.multiadds_by_op.get("conv", 0), "fused": fused_multiadds(g), "tf_crop": tf_crop,
+                     "params_pub": params_pub,
                      "multiadds_pub": multiadds_pub, "by_block": costs.multiadds_by_block})
     return rows
 
 
 def table(rows: list[dict]) -> str:
-    out = ["| model | F | params (M) | published | MultiAdds (B), fvcore | conv only | at TF's 1025x2049 | published "
-           "| gap (fvcore / 1025x2049) |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    out = ["| model | F | params (M) | published | MultiAdds (B), fvcore | conv only | fused (compiled) "
+           "| at TF's 1025x2049 | published | gap (fvcore / 1025x2049) |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         gap = f"{100 * (r['multiadds'] / 1e9 / r['multiadds_pub'] - 1):+.1f}% / " \
               f"{100 * (r['tf_crop'] / 1e9 / r['multiadds_pub'] - 1):+.1f}%"
         out.append(f"| Auto-DeepLab-{r['variant']} | {r['f']} | {r['params'] / 1e6:.2f} | {r['params_pub']:.2f} | "
-                   f"{r['multiadds'] / 1e9:.2f} | {r['conv'] / 1e9:.2f} | {r['tf_crop'] / 1e9:.2f} | "
+                   f"{r['multiadds'] / 1e9:.2f} | {r['conv'] / 1e9:.2f} | {r['fused'] / 1e9:.2f} | {r['tf_crop'] / 1e9:.2f} | "
                    f"{r['multiadds_pub']:.2f} | {gap} |")
     return "\n".join(out)
 
@@ -87,7 +90,8 @@ def main() -> None:
              "[4, 4, 4, 8, 16, 8, 16, 16, 32, 32, 16, 8]) in the `autodeeplab` skeleton, 19 classes, 1024x2048 input; "
              "params without anything training-only; MultiAdds = fvcore `FlopCountAnalysis` total in eval mode at "
              "batch 1 (conv + BatchNorm 2 x numel + bilinear resize 4 x output numel + adaptive pooling); "
-             "'conv only' is its conv part; 'at TF's 1025x2049' is the closed-form count (tests/autodeeplab_oracle.py) "
+             "'conv only' is its conv part; 'fused' is fvcore on the compiled module (BatchNorm folded, duplicate "
+             "resizes shared: conv + resizes + pooling); 'at TF's 1025x2049' is the closed-form count (tests/autodeeplab_oracle.py) "
              "on the map sizes TensorFlow's DeepLab gives its 4k+1 Cityscapes crop. Published: Auto-DeepLab paper "
              "Table 3 as quoted in shared/REFERENCE.md.")
     section = (f"## Auto-DeepLab: parameters and MultiAdds at 1024x2048\n\n{body}\n\n{notes}\n\n{explanation(rows)}"

@@ -30,3 +30,8 @@ class DataError(GenocompileError):
 class CostModelError(GenocompileError):
     """A cost model (lookup table, latency predictor) that is missing, malformed or made for another device,
     or a constraint no available cost model can check."""
+
+
+class SearchError(GenocompileError):
+    """A search that cannot run as asked: an output directory holding another search, an unknown searcher,
+    space or searcher option, or constraints no candidate of the space can meet."""

@@ -5,7 +5,7 @@ from typing import Optional
 
 import typer
 
-from genocompile.cli import build_cmd, inspect_cmd, zoo_cmd
+from genocompile.cli import build_cmd, inspect_cmd, search_cmd, zoo_cmd
 
 app = typer.Typer(
     name="genocompile",
@@ -33,3 +33,4 @@ def _root(version: Optional[bool] = typer.Option(None, "--version", callback=_ve
 app.command("build")(build_cmd.build)
 app.command("inspect")(inspect_cmd.inspect)
 app.command("zoo")(zoo_cmd.zoo)
+app.command("search", context_settings=search_cmd.CONTEXT)(search_cmd.search)

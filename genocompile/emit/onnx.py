@@ -244,10 +244,39 @@ def _linear(ctx, n):
     ctx.emit(n, "Gemm", ins, transB=1)
 
 
+@onnx_rule("resize")
+def _resize(ctx, n):
+    # Resize (opset 13+) with `sizes`: mode linear + half_pixel is exactly torch's bilinear with
+    # align_corners=False. Opset 17's `sizes` spans every axis, so the batch comes from Shape(x)[0:2]:
+    # the same model runs any batch (onnxslim folds it to a constant where the batch is static).
+    x = ctx.value(n.inputs[0])
+    leading = ctx.add("Shape", [x], f"{n.name}:nc", start=0, end=2)
+    sizes = ctx.add("Concat", [leading, ctx.ints(f"{n.name}.size", list(n.attr["size"]))], f"{n.name}:sizes", axis=0)
+    ctx.emit(n, "Resize", [x, "", "", sizes], mode="linear", coordinate_transformation_mode="half_pixel")
+
+
+@onnx_rule("expand")
+def _expand(ctx, n):
+    # Bidirectional broadcasting: (N, C, 1, 1) against (1, C, H, W) gives (N, C, H, W) for any batch.
+    ctx.emit(n, "Expand", [ctx.value(n.inputs[0]), ctx.ints(f"{n.name}.shape", [1, *n.shape])])
+
+
 @onnx_rule("input")
 def _input(ctx, n):
     if ctx.precision in ("fp16", "bf16"):
         ctx.add("Cast", [INPUT], ctx.value(n.name), to=_ONNX_TYPES[ctx.precision])
+
+
+def _free_io_names(graph: Graph, ranges: dict | None) -> tuple[Graph, dict | None]:
+    """Rename IR values that the model's input / output names would shadow (a segmentation head's conv is
+    naturally called `logits`): ONNX values are defined once."""
+    clash = {n.name: f"{n.name}:value" for n in graph.nodes if n.name in (INPUT, OUTPUT) and n.kind != "input"}
+    if not clash:
+        return graph, ranges
+    rename = lambda name: clash.get(name, name)  # noqa: E731
+    nodes = [n.with_(name=rename(n.name), inputs=tuple(map(rename, n.inputs))) for n in graph.nodes]
+    return (graph.replace(nodes, map(rename, graph.outputs)),
+            None if ranges is None else {rename(k): v for k, v in ranges.items()})
 
 
 def to_onnx(graph: Graph, batch: int | None = 1, precision: str = "fp32", name: str | None = None,
@@ -266,6 +295,7 @@ def to_onnx(graph: Graph, batch: int | None = 1, precision: str = "fp32", name: 
         raise OnnxError(f"ONNX precision {precision!r} is not supported; use fp32, fp16 or int8")
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         raise OnnxError("the ONNX emitter writes single-input, single-output graphs")
+    graph, ranges = _free_io_names(graph, ranges)
     ctx = OnnxContext(graph, precision, ranges)
     for n in graph.nodes:
         if n.kind not in ONNX_RULES:

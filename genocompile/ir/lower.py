@@ -46,6 +46,7 @@ def lower_op(b: GraphBuilder, op_name: str, x: str, c: int, stride: int, prefix:
 def lower_structure(genotype) -> Graph:
     """The graph of a genotype's network, without weights (the structure alone: for dumps and costs)."""
     import genocompile.ir.lower_darts  # noqa: F401  (registers the DARTS skeleton lowerings)
+    import genocompile.ir.lower_autodeeplab  # noqa: F401  (registers the Auto-DeepLab skeleton lowering)
 
     lowering = SKELETON_LOWERINGS.get_or_raise(genotype.network.skeleton, " (register one with "
                                                "@register_skeleton_lowering)")

@@ -228,6 +228,39 @@ register_ir_op(IROp("linear", 1, infer=_linear_shape, optional=("bias",), pure=F
                                                                     attrs.get("act"))))
 
 
+# --- resampling (the segmentation networks) -------------------------------------------------------
+
+def _resize_shape(attrs, shapes):
+    c, h, w = _map("resize", shapes[0])
+    oh, ow = attrs["size"]
+    if oh < 1 or ow < 1:
+        raise IRError(f"resize: output size must be positive, got {attrs['size']}")
+    if attrs["mode"] != "bilinear":
+        raise IRError(f"resize: unknown mode {attrs['mode']!r}; known: bilinear")
+    return (c, oh, ow)
+
+
+def _resize(ins, params, attrs):
+    y = F.interpolate(ins[0], size=tuple(attrs["size"]), mode="bilinear", align_corners=False)
+    return apply_act(y, attrs.get("act"))
+
+
+def _expand_shape(attrs, shapes):
+    c, h, w = _map("expand", shapes[0])
+    if (h, w) != (1, 1):
+        raise IRError(f"expand: broadcasts a (C, 1, 1) map, got {shapes[0]}; resize larger maps instead")
+    return (c, *attrs["size"])
+
+
+register_ir_op(IROp("resize", 1, infer=_resize_shape, torch=_resize, defaults={"mode": "bilinear"},
+                    doc="bilinear resize to an explicit (H, W), align_corners=False: half-pixel centres, "
+                        "in = (out + 0.5) * in_size / out_size - 0.5, clamped at the border, no antialias "
+                        "(torch F.interpolate; ONNX Resize linear / half_pixel; TensorRT the same)"))
+register_ir_op(IROp("expand", 1, infer=_expand_shape,
+                    torch=lambda ins, params, attrs: apply_act(ins[0].expand(-1, -1, *attrs["size"]), attrs.get("act")),
+                    doc="broadcast a (C, 1, 1) map to (C, H, W): bilinear upsampling of a 1x1 map in any convention"))
+
+
 def _sum(xs):
     out = xs[0]
     for x in xs[1:]:

@@ -8,11 +8,12 @@ import the IR themselves (the op table stays below the IR in the dependency orde
 from __future__ import annotations
 
 
-def relu_conv_bn(b, x: str, c_out: int, kernel: int, stride: int, padding: int, prefix: str) -> str:
-    """ReLUConvBN: `op.0` ReLU, `op.1` conv, `op.2` BN."""
+def relu_conv_bn(b, x: str, c_out: int, kernel: int, stride: int, padding: int, prefix: str,
+                 eps: float = 1e-5) -> str:
+    """ReLUConvBN: `op.0` ReLU, `op.1` conv, `op.2` BN (epsilon `eps`)."""
     h = b.add("relu", [x], name=f"{prefix}.op.0")
     h = b.conv(h, c_out, kernel, stride, padding, weight=f"{prefix}.op.1.weight")
-    return b.batchnorm(h, f"{prefix}.op.2")
+    return b.batchnorm(h, f"{prefix}.op.2", eps)
 
 
 def factorized_reduce(b, x: str, c_in: int, c_out: int, prefix: str) -> str:
@@ -26,18 +27,19 @@ def factorized_reduce(b, x: str, c_in: int, c_out: int, prefix: str) -> str:
 
 
 def _relu_dw_pw_bn(b, x: str, c_in: int, c_out: int, k: int, stride: int, padding: int, dilation: int,
-                   prefix: str, first: int) -> str:
+                   prefix: str, first: int, eps: float = 1e-5) -> str:
     h = b.add("relu", [x], name=f"{prefix}.op.{first}")
     h = b.conv(h, c_in, k, stride, padding, dilation, groups=c_in, weight=f"{prefix}.op.{first + 1}.weight")
     h = b.conv(h, c_out, 1, weight=f"{prefix}.op.{first + 2}.weight")
-    return b.batchnorm(h, f"{prefix}.op.{first + 3}")
+    return b.batchnorm(h, f"{prefix}.op.{first + 3}", eps)
 
 
-def sep_conv(kernel: int, padding: int):
-    """SepConv: two (ReLU, depthwise, pointwise, BN) layers, `op.0..3` and `op.4..7`; only the first strides."""
+def sep_conv(kernel: int, padding: int, eps: float = 1e-5):
+    """SepConv: two (ReLU, depthwise, pointwise, BN) layers, `op.0..3` and `op.4..7`; only the first strides.
+    `eps`: BatchNorm's epsilon (1e-3 for the TensorFlow NAS ops)."""
     def lower(b, x, c, stride, prefix):
-        h = _relu_dw_pw_bn(b, x, c, c, kernel, stride, padding, 1, prefix, 0)
-        return _relu_dw_pw_bn(b, h, c, c, kernel, 1, padding, 1, prefix, 4)
+        h = _relu_dw_pw_bn(b, x, c, c, kernel, stride, padding, 1, prefix, 0, eps)
+        return _relu_dw_pw_bn(b, h, c, c, kernel, 1, padding, 1, prefix, 4, eps)
     return lower
 
 

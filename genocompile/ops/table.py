@@ -16,6 +16,7 @@ from typing import Callable, Optional
 from torch import nn
 
 from genocompile.errors import GenotypeError
+from genocompile.ops import autodeeplab_lowering as adl_lw
 from genocompile.ops import autodeeplab_modules as adl
 from genocompile.ops import darts_lowering as lw
 from genocompile.ops import darts_modules as m
@@ -105,15 +106,20 @@ register_op("conv_7x1_1x7", "conv", "1x7 then 7x1 conv", lower=lw.conv_7x1_1x7)(
 # --- the Auto-DeepLab op set (tensorflow/models research/deeplab/core/nas_cell.py) -----------
 # New names where TF's semantics differ from the DARTS op of the same kind (see autodeeplab_modules);
 # `none`, `max_pool_3x3` and `avg_pool_3x3` are shared: at stride 1 they equal TF's ops exactly.
-register_op("separable_3x3_2", "conv", "TF separable_3x3_2: two (ReLU, depthwise 3x3, pointwise, BN eps 1e-3)")(
+register_op("separable_3x3_2", "conv", "TF separable_3x3_2: two (ReLU, depthwise 3x3, pointwise, BN eps 1e-3)",
+            lower=lw.sep_conv(3, 1, adl.BN_EPS))(
     lambda C, stride, affine: m.SepConv(C, C, 3, stride, 1, affine, eps=adl.BN_EPS))
-register_op("separable_5x5_2", "conv", "TF separable_5x5_2: two (ReLU, depthwise 5x5, pointwise, BN eps 1e-3)")(
+register_op("separable_5x5_2", "conv", "TF separable_5x5_2: two (ReLU, depthwise 5x5, pointwise, BN eps 1e-3)",
+            lower=lw.sep_conv(5, 2, adl.BN_EPS))(
     lambda C, stride, affine: m.SepConv(C, C, 5, stride, 2, affine, eps=adl.BN_EPS))
-register_op("atrous_3x3", "conv", "TF atrous_3x3: ReLU, full 3x3 conv rate 2, BN; stride 2: bilinear /2, rate 1")(
+register_op("atrous_3x3", "conv", "TF atrous_3x3: ReLU, full 3x3 conv rate 2, BN; stride 2: bilinear /2, rate 1",
+            lower=adl_lw.atrous_conv(3))(
     lambda C, stride, affine: adl.AtrousConv(C, 3, stride, affine))
-register_op("atrous_5x5", "conv", "TF atrous_5x5: ReLU, full 5x5 conv rate 2, BN; stride 2: bilinear /2, rate 1")(
+register_op("atrous_5x5", "conv", "TF atrous_5x5: ReLU, full 5x5 conv rate 2, BN; stride 2: bilinear /2, rate 1",
+            lower=adl_lw.atrous_conv(5))(
     lambda C, stride, affine: adl.AtrousConv(C, 5, stride, affine))
-register_op("identity", "identity", "skip (TF NAS 'none'): identity; ReLU, 1x1 conv/2, BN on stride-2 edges")(
+register_op("identity", "identity", "skip (TF NAS 'none'): identity; ReLU, 1x1 conv/2, BN on stride-2 edges",
+            lower=adl_lw.identity)(
     lambda C, stride, affine: m.Identity() if stride == 1 else m.ReLUConvBN(C, C, 1, stride, 0, affine, eps=adl.BN_EPS))
 
 

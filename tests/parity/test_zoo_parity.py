@@ -15,11 +15,15 @@ from genocompile.emit.torch import export_program, load_program, save_program, t
 from genocompile.genotype import zoo_genotype, zoo_names
 from genocompile.ir import interpret, lower
 from genocompile.passes import DEFAULT_PIPELINE, PASSES, optimize
-from genotype_factory import random_cell
+from genotype_factory import random_cell, random_hierarchical
 from model_helpers import inputs, reference, rel_err, skeletons_of, small
 
 FP32 = 1e-4
 RANDOM = [random_cell(random.Random(100 + i), name=f"random{i}") for i in range(4)]
+# Random Auto-DeepLab cells on random 6-layer paths (up, down and flat moves, rates 4..32, decoder fed by a
+# cell or by the stem): every resize, stride-2 op and preprocess case of the network.
+RANDOM_HIERARCHICAL = [random_hierarchical(random.Random(200 + i), layers=6, name=f"random_path{i}") for i in range(4)]
+RANDOM += RANDOM_HIERARCHICAL
 GENOTYPES = {**{name: zoo_genotype(name) for name in zoo_names()}, **{g.name: g for g in RANDOM}}
 CASES = [(name, skeleton) for name, g in GENOTYPES.items() for skeleton in skeletons_of(g)]
 
@@ -58,7 +62,7 @@ def test_each_pass_preserves_the_function(name, skeleton):
         graph = after
 
 
-@pytest.mark.parametrize("name", zoo_names())
+@pytest.mark.parametrize("name", [*zoo_names(), *(g.name for g in RANDOM_HIERARCHICAL)])
 def test_reduced_precisions_within_their_stated_tolerances(name):
     from genocompile.build import TOLERANCES
 

@@ -2,6 +2,7 @@
 import numpy as np
 import onnx
 import pytest
+import torch
 
 from genocompile.emit.onnx import ONNX_RULES, OnnxError, check, session, simplify, to_onnx
 from genocompile.genotype import zoo_genotype
@@ -116,3 +117,17 @@ def test_int8_puts_qdq_on_every_conv_input_and_weight(case):
     x = inputs(g)
     err = rel_err(run(simplify(m), x), model(x))
     assert 1e-6 < err < 5e-2  # quantised for real, and still the same function
+
+
+def test_ir_values_named_like_the_models_input_or_output_are_renamed():
+    from genocompile.ir import GraphBuilder
+
+    b = GraphBuilder("clash")
+    x = b.add("input", [], {"shape": (2, 4, 4)}, name="x")
+    r = b.add("relu", [x], name="input")  # would shadow the ONNX input
+    out = b.conv(r, 3, 1, weight="logits.weight", bias="logits.bias")  # a segmentation head: node `logits`
+    graph = b.build([out], {"logits.weight": torch.randn(3, 2, 1, 1), "logits.bias": torch.randn(3)})
+    m = to_onnx(graph, batch=None)
+    check(m)
+    xs = torch.randn(2, 2, 4, 4)
+    assert rel_err(run(m, xs), interpret(graph, xs)) < 1e-6

@@ -1,0 +1,174 @@
+"""drive(): the loop every ask/tell searcher runs in, and what makes a search safe to kill and rerun.
+
+    ask -> drop duplicates and constraint violators (counted as rejections, never evaluated, replaced)
+        -> evaluate on the executor -> commit the row (and the searcher's state) -> tell
+
+Resume: the journal's finished rows are told back to a fresh searcher in commit order, then its saved
+state (RNG, counters) is restored; nothing finished is evaluated again, and a larger budget continues.
+`kill -9` loses only the evaluations in flight (each row is its own durable transaction).
+"""
+from __future__ import annotations
+
+import logging
+from collections import deque
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from genocompile.cost.fast_count import fast_costs
+from genocompile.errors import SearchError
+from genocompile.genotype import Genotype, genotype_hash
+from genocompile.searchers.executors import make_executor
+from genocompile.searchers.journal import Journal, Row
+from genocompile.searchers.output import write_outputs
+from genocompile.searchers.progress import NullProgress, Progress
+from genocompile.searchers.protocol import EvalResult, Searcher
+from genocompile.searchers.registry import SearchOptions, SearchSummary
+
+log = logging.getLogger("genocompile.search")
+
+# Consecutive candidates that are duplicates or break the constraints before the driver gives up: the
+# space (or what is left of it under the limits) is exhausted, and asking forever would hang. Random
+# darts-cifar cells fit 250M MultiAdds about once in 2,000 draws; counting one takes ~0.5 ms.
+MAX_CONSECUTIVE_SKIPS = 100_000
+REPORT_EVERY = 200  # rejections between progress updates
+
+
+def candidate_costs(constraints, genotype: Genotype) -> dict[str, float]:
+    """The deploy network's costs the constraints are checked on: the exact fast count for DARTS networks
+    (equal to fvcore's, tested), `Constraints.costs` (fvcore) otherwise; latency from the constraints' model."""
+    fast = fast_costs(genotype)
+    if fast is None:
+        return constraints.costs(genotype)
+    costs: dict[str, float] = {"multiadds": fast[0], "params": fast[1]}
+    if constraints.latency is not None:
+        costs["latency_ms"] = float(constraints.latency.predict_ms(genotype))
+    return costs
+
+
+def identity_of(searcher: Searcher, options: SearchOptions, settings: Mapping[str, Any] | None = None) -> dict:
+    """What the journal must match to be resumed: space, searcher, seed, constraints, data, settings."""
+    return {"space": options.space, "searcher": searcher.name, "seed": options.seed,
+            "constraints": options.constraints.describe(), "data": options.data or "digits", **dict(settings or {})}
+
+
+def result_of(row: Row) -> EvalResult:
+    return EvalResult(fitness=float(row.fitness), metrics=row.metrics, costs=row.costs)
+
+
+def drive(searcher: Searcher, evaluate: Callable[[Genotype], EvalResult], options: SearchOptions,
+          progress: Progress | None = None, settings: Mapping[str, Any] | None = None) -> SearchSummary:
+    """Run `searcher` until DIR's journal holds `options.budget` evaluations; write DIR's outputs.
+
+    `evaluate` must be picklable (it runs in worker processes or Ray tasks); `settings` are the
+    result-changing settings (evaluation mode, proxy size ...) that a resumed DIR must share."""
+    progress = progress or NullProgress()
+    out_dir = Path(options.out_dir)
+    constraints = options.constraints
+    with Journal(out_dir, identity_of(searcher, options, settings)) as journal, _log_to(out_dir / "search.log"):
+        finished = journal.evaluated()
+        resumed = len(finished)
+        rejected = journal.get_meta("rejected") or 0
+        known = {row.hash for row in journal}  # evaluated (and, below, rejected): never proposed again
+        if finished:
+            searcher.tell([row.load_genotype() for row in finished], [result_of(row) for row in finished])
+        state = journal.get_meta("searcher_state")
+        if state is not None:
+            searcher.load_state_dict(state)
+        best = max((row.fitness for row in finished), default=None)
+        done = resumed
+        log.info("search %s: space %s, budget %d, constraints %s, %d evaluations resumed from %s",
+                 searcher.name, options.space, options.budget, constraints.describe(), resumed, journal.path)
+        progress.update(done=done, total=options.budget, best=best, rejected=rejected,
+                        message=f"resumed {resumed}" if resumed else "starting")
+
+        if done < options.budget:
+            executor = make_executor(options.executor, options.workers)
+            in_flight: dict[int, tuple[Genotype, dict]] = {}
+            asked: deque[Genotype] = deque()
+            ticket = 0
+            try:
+                while done < options.budget:
+                    while len(in_flight) < options.workers and done + len(in_flight) < options.budget:
+                        skips = 0
+                        while True:
+                            if not asked:
+                                asked.extend(searcher.ask(options.workers - len(in_flight)))
+                            genotype = asked.popleft()
+                            key = genotype_hash(genotype)
+                            if key in known:
+                                skips += 1
+                            else:
+                                costs = candidate_costs(constraints, genotype)
+                                broken = constraints.violations(genotype, costs)
+                                known.add(key)
+                                if not broken:
+                                    break
+                                rejected += 1
+                                skips += 1
+                                if rejected % REPORT_EVERY == 1:
+                                    progress.update(done=done, total=options.budget, best=best,
+                                                    rejected=rejected, message="rejected: " + "; ".join(broken))
+                            if skips >= MAX_CONSECUTIVE_SKIPS:
+                                raise SearchError(f"{skips} candidates in a row were duplicates or broke the "
+                                                  f"constraints ({constraints.describe()}); loosen the limits or "
+                                                  f"use a larger space")
+                        ticket += 1
+                        in_flight[ticket] = (genotype, costs)
+                        executor.submit(ticket, evaluate, genotype)
+                    for item in executor.wait():
+                        genotype, costs = in_flight.pop(item.key)
+                        result: EvalResult = item.value
+                        result = EvalResult(result.fitness, result.metrics, {**costs, **result.costs})
+                        searcher.tell([genotype], [result])
+                        journal.commit(genotype, "ok", fitness=result.fitness, metrics=result.metrics,
+                                       costs=result.costs, started=item.started, seconds=item.seconds,
+                                       seed=result.metrics.get("seed"), worker=item.worker,
+                                       meta={"searcher_state": searcher.state_dict(), "rejected": rejected})
+                        done += 1
+                        best = result.fitness if best is None else max(best, result.fitness)
+                        log.info("evaluated %s: fitness %.4f, %s, %.1fs on %s", genotype_hash(genotype)[:12],
+                                 result.fitness, _costs_text(result.costs), item.seconds, item.worker)
+                        progress.update(done=done, total=options.budget, best=best, rejected=rejected,
+                                        message=f"fitness {result.fitness:.4f}, {_costs_text(result.costs)}")
+            finally:
+                executor.close()
+        rows = journal.evaluated()
+        best_row = max(rows, key=lambda r: (r.fitness, -r.id))
+        write_outputs(out_dir, rows, best_row, constraints)
+        summary = SearchSummary(
+            best={"genotype": best_row.genotype, "fitness": best_row.fitness, "costs": best_row.costs,
+                  "hash": best_row.hash},
+            evaluated=len(rows), resumed=resumed,
+            extra={"rejected": rejected, "space": options.space, "searcher": searcher.name,
+                   "genotype_json": str(out_dir / "genotype.json")})
+        log.info("best %s: fitness %.4f, %s (%d evaluated, %d resumed, %d rejected)", best_row.hash[:12],
+                 best_row.fitness, _costs_text(best_row.costs), len(rows), resumed, rejected)
+        return summary
+
+
+def _costs_text(costs: Mapping[str, float]) -> str:
+    parts = []
+    if "multiadds" in costs:
+        parts.append(f"{costs['multiadds'] / 1e6:.1f}M MultiAdds")
+    if "params" in costs:
+        parts.append(f"{costs['params'] / 1e6:.2f}M params")
+    if "latency_ms" in costs:
+        parts.append(f"{costs['latency_ms']:.2f} ms")
+    return ", ".join(parts) or "no costs"
+
+
+class _log_to:
+    """Append the search logger's records to DIR/search.log for the duration of a run."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self) -> None:
+        self.handler = logging.FileHandler(self.path)
+        self.handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        log.addHandler(self.handler)
+        log.setLevel(logging.INFO)
+
+    def __exit__(self, *_: Any) -> None:
+        log.removeHandler(self.handler)
+        self.handler.close()

@@ -1,0 +1,33 @@
+"""Small, fast search settings for tests: a tiny proxy (seconds per candidate on one thread)."""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from genocompile.searchers.evaluation import ProxyEvaluator, ProxySettings
+from genocompile.searchers.protocol import EvalResult
+
+TINY_EXTRA = {"proxy_channels": "4", "proxy_layers": "3", "epochs": "1", "proxy_input": "8", "population": "3"}
+TINY_PROXY = ProxySettings(init_channels=4, layers=3, input_size=8, epochs=1, train_subset=256, valid_subset=128)
+
+
+def tiny_evaluator(seed: int = 0) -> ProxyEvaluator:
+    return ProxyEvaluator(seed=seed, settings=TINY_PROXY)
+
+
+@dataclass(frozen=True)
+class HashFitness:
+    """A picklable stand-in evaluator: a deterministic pseudo-fitness from the genotype's hash (no training),
+    for tests of the search machinery itself."""
+
+    delay: float = 0.0
+
+    def __call__(self, genotype) -> EvalResult:
+        import time
+
+        from genocompile.genotype import genotype_hash
+
+        if self.delay:
+            time.sleep(self.delay)
+        fitness = random.Random(genotype_hash(genotype)).random()
+        return EvalResult(fitness=fitness, metrics={"seed": 0})
