@@ -5,3 +5,4 @@ and cost models only, never emitters."""
 # Each searcher and space module registers itself on import (`get_searcher` / `get_space` import this package).
 from genocompile.searchers import spaces  # noqa: E402,F401
 from genocompile.searchers import evolution_run  # noqa: E402,F401
+from genocompile.searchers import gradient  # noqa: E402,F401

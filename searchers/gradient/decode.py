@@ -14,7 +14,7 @@ from typing import Any, Mapping
 import torch
 
 from genocompile.cost.constraints import Constraints
-from genocompile.searchers.gradient.framework import SearchError
+from genocompile.errors import SearchError
 from genocompile.genotype.cell import CellGenotype
 from genocompile.searchers.gradient.deploy_cost import KINDS, DeployCost
 from genocompile.searchers.gradient.supernet import edge_index

@@ -1,7 +1,7 @@
 """The searcher's registry entry: `genocompile search --searcher gradient`."""
 from __future__ import annotations
 
-from genocompile.searchers.gradient.framework import SearchOptions, SearchSummary, register_searcher
+from genocompile.searchers.registry import SearchOptions, SearchSummary, register_searcher
 from genocompile.searchers.gradient.search import run_search
 
 

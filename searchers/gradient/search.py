@@ -29,8 +29,9 @@ from genocompile.searchers.gradient.bilevel import Architect, Hyper, cosine_lr
 from genocompile.searchers.gradient.decode import decode_argmax, decode_bounded
 from genocompile.searchers.gradient.deploy_cost import DeployCost
 from genocompile.searchers.gradient.distributed import Dist, setup
-from genocompile.searchers.gradient.framework import (NullProgress, SearchError, SearchOptions, SearchSummary,
-                                                      extra_options)
+from genocompile.errors import SearchError
+from genocompile.searchers.progress import NullProgress
+from genocompile.searchers.registry import SearchOptions, SearchSummary, extra_options
 from genocompile.searchers.gradient.supernet import SuperNet, SupernetSpec
 
 NAME = "gradient"

@@ -9,7 +9,7 @@ from genocompile.models import build_reference
 from genocompile.ops.table import DARTS_SEARCH_OPS
 from genocompile.searchers.gradient.decode import argmax_edges, decode_argmax, decode_bounded
 from genocompile.searchers.gradient.deploy_cost import DeployCost
-from genocompile.searchers.gradient.framework import SearchError
+from genocompile.errors import SearchError
 from genocompile.searchers.gradient.supernet import edge_index
 
 OPS = DARTS_SEARCH_OPS

@@ -29,7 +29,7 @@ def test_ranks_take_disjoint_slices_covering_the_batch():
 SCRIPT = """
 import sys
 from genocompile.searchers.gradient import run
-from genocompile.searchers.gradient.framework import SearchOptions
+from genocompile.searchers.registry import SearchOptions
 s = run(SearchOptions(space="darts-cifar", out_dir=sys.argv[1], budget=1,
                       extra={"channels": 8, "layers": 5, "batch_size": 64, "steps_per_epoch": 4}))
 print("evaluated", s.evaluated)

@@ -16,7 +16,8 @@ from genocompile.errors import DataError
 from genocompile.genotype import load_genotype
 from genocompile.models import build_reference
 from genocompile.searchers.gradient import checkpoint, run
-from genocompile.searchers.gradient.framework import SearchError, SearchOptions
+from genocompile.errors import SearchError
+from genocompile.searchers.registry import SearchOptions
 from genocompile.searchers.gradient.history import HISTORY_NAME, PLOT_NAME
 from genocompile.searchers.gradient.supernet import SuperNet, SupernetSpec
 
@@ -104,7 +105,7 @@ def test_second_order_search_runs(tmp_path):
 KILL_SCRIPT = """
 import sys
 from genocompile.searchers.gradient import run
-from genocompile.searchers.gradient.framework import SearchOptions
+from genocompile.searchers.registry import SearchOptions
 extra = {extra!r}
 run(SearchOptions(space="darts-cifar", out_dir=sys.argv[1], budget=int(sys.argv[2]), extra=extra))
 """
