@@ -1,4 +1,4 @@
-"""Data parallelism across GPUs under torchrun (one process per GPU, WORLD_SIZE > 1).
+"""Data parallelism under torchrun (one process per GPU, or gloo processes on the CPU; WORLD_SIZE > 1).
 
 The supernet's weight and α gradients are averaged across ranks with all-reduce after each backward, which
 is what DistributedDataParallel does for the weights; it is done by hand because the second-order α step
@@ -48,14 +48,17 @@ class Dist:
 
 
 def setup(device: str | None = None) -> Dist:
-    """Join the torchrun process group when there is one (WORLD_SIZE > 1 and CUDA); else a single process."""
+    """Join the torchrun process group when there is one (WORLD_SIZE > 1): NCCL with one GPU per process
+    where there are enough GPUs, else gloo on the CPU. Without torchrun, a single process."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and torch.cuda.is_available() and torch.cuda.device_count() > 1:
-        import torch.distributed as dist
+    if world == 1:
+        return Dist(device=device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    import torch.distributed as dist
 
-        rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    gpus = torch.cuda.is_available() and torch.cuda.device_count() > local
+    if gpus:
         torch.cuda.set_device(local)
-        if not dist.is_initialized():
-            dist.init_process_group("nccl")
-        return Dist(rank, world, f"cuda:{local}")
-    return Dist(device=device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if gpus else "gloo")
+    return Dist(rank, world, f"cuda:{local}" if gpus else "cpu")
