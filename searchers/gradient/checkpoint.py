@@ -4,13 +4,15 @@ A kill -9 at any moment leaves either the previous epoch's file or the new one, 
 state is written to a temporary file, flushed to disk, then renamed over the old one."""
 from __future__ import annotations
 
-import os
+import io
 import random
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from genocompile.searchers.output import write_atomic
 
 STATE_NAME = "gradient_state.pt"
 
@@ -32,12 +34,9 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 def save_state(out_dir: Path, state: dict[str, Any]) -> Path:
     path = Path(out_dir) / STATE_NAME
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as f:
-        torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    write_atomic(path, buffer.getvalue())
     return path
 
 

@@ -8,6 +8,8 @@ from typing import Any, Mapping, Sequence
 
 import torch
 
+from genocompile.searchers.output import write_atomic
+
 HISTORY_NAME = "alpha_history.json"
 PLOT_NAME = "alphas.png"
 
@@ -19,15 +21,9 @@ def epoch_record(epoch: int, alphas: Mapping[str, torch.Tensor], metrics: Mappin
             "weights": {kind: torch.softmax(a.detach().double(), -1).tolist() for kind, a in alphas.items()}}
 
 
-def _replace(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def write_history(out_dir: Path, ops: Sequence[str], records: Sequence[dict]) -> Path:
     path = Path(out_dir) / HISTORY_NAME
-    _replace(path, json.dumps({"ops": list(ops), "epochs": list(records)}, indent=1).encode())
+    write_atomic(path, json.dumps({"ops": list(ops), "epochs": list(records)}, indent=1).encode())
     return path
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -21,7 +20,7 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from genocompile.errors import GenotypeError
+from genocompile.errors import GenotypeError, SearchError
 from genocompile.genotype import to_json
 from genocompile.genotype.network import SKELETONS, network_from_dict
 from genocompile.searchers.gradient import checkpoint, history
@@ -29,13 +28,12 @@ from genocompile.searchers.gradient.bilevel import Architect, Hyper, cosine_lr
 from genocompile.searchers.gradient.decode import decode_argmax, decode_bounded
 from genocompile.searchers.gradient.deploy_cost import DeployCost
 from genocompile.searchers.gradient.distributed import Dist, setup
-from genocompile.errors import SearchError
+from genocompile.searchers.gradient.supernet import SuperNet, SupernetSpec
+from genocompile.searchers.output import write_genotype
 from genocompile.searchers.progress import NullProgress
 from genocompile.searchers.registry import SearchOptions, SearchSummary, extra_options
-from genocompile.searchers.gradient.supernet import SuperNet, SupernetSpec
 
 NAME = "gradient"
-GENOTYPE_NAME = "genotype.json"
 
 # Searcher options (`options.extra`, CLI `--order 2` ...). Defaults: DARTS' search setting.
 DEFAULTS: dict[str, Any] = {
@@ -188,13 +186,6 @@ def _alpha_entropy(model: SuperNet) -> float:
     return float(sum(ent) / len(ent))
 
 
-def _write_genotype(out_dir: Path, genotype) -> None:
-    path = out_dir / GENOTYPE_NAME
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(to_json(genotype))
-    os.replace(tmp, path)
-
-
 def run_search(options: SearchOptions, progress=None, dist: Dist | None = None) -> SearchSummary:
     progress = progress or NullProgress()
     cfg = make_config(options)
@@ -235,7 +226,6 @@ def run_search(options: SearchOptions, progress=None, dist: Dist | None = None) 
     resumed = min(done, options.budget)
     schedule = cfg.schedule_epochs or options.budget
     amp = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if cuda else contextlib.nullcontext
-    batch = max(cfg.batch_size // dist.world, 1)
     n = len(data.w_x)
     steps = cfg.steps_per_epoch or math.ceil(n / cfg.batch_size)
 
@@ -296,7 +286,7 @@ def run_search(options: SearchOptions, progress=None, dist: Dist | None = None) 
         costs, changes = constraints.costs(genotype), []
     if dist.is_main:
         history.write_plot(out_dir, spec.ops, records)  # once per run: drawing costs about a second
-        _write_genotype(out_dir, genotype)
+        write_genotype(out_dir, genotype.to_dict(), name=genotype.name)
     if changes:
         progress.update(done=done, total=options.budget, best=acc,
                         message=f"argmax genotype breaks {constraints.describe()}: decoded the best feasible "
@@ -304,8 +294,8 @@ def run_search(options: SearchOptions, progress=None, dist: Dist | None = None) 
     extra = {"searcher": NAME, "order": cfg.order, "decoded": "bounded" if changes else "argmax",
              "decode_changes": changes, "alpha_entropy": _alpha_entropy(model),
              "history": str(out_dir / history.HISTORY_NAME), "plot": str(out_dir / history.PLOT_NAME)}
-    extra["expected_costs"] = {d: float(fn(alphas)) for d, fn in
-                                   _expected_fns(cost, constraints.latency, network).items()}
+    extra["expected_costs"] = {d: float(fn(alphas))
+                               for d, fn in _expected_fns(cost, constraints.latency, network).items()}
     best = {"genotype": json.loads(to_json(genotype)), "fitness": acc if acc is not None else float("nan"),
             "costs": {k: float(v) for k, v in costs.items()}}
     return SearchSummary(best=best, evaluated=done, resumed=resumed, extra=extra)
