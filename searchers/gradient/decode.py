@@ -92,8 +92,8 @@ def decode_bounded(alphas: Mapping[str, torch.Tensor], ops: tuple[str, ...], ste
     def estimate(ch: Choice) -> dict[str, float]:
         g = to_genotype(ch, steps, network, name)
         est = cost.of_genotype(g)
-        for d in missing:  # no per-op table for this bound (e.g. latency from a whole-network predictor)
-            est[d] = constraints.costs(g)[d]
+        if missing:  # latency without a per-op table: ask the whole-network predictor
+            est["latency_ms"] = float(constraints.latency.predict_ms(g))
         return est
 
     changes: list[str] = []
@@ -130,7 +130,7 @@ def decode_bounded(alphas: Mapping[str, torch.Tensor], ops: tuple[str, ...], ste
                             best = (loss / gain, kind, slot, (op2, j2), (op, j))
         if best is None:
             raise SearchError(f"no genotype of this search space satisfies {constraints.describe()} in the "
-                              f"{network.skeleton} deploy network (the cheapest reachable one costs "
+                              f"{network.skeleton} deploy network (no single change lowers the excess below "
                               f"{', '.join(f'{d} {v:,.4g}' for d, v in est.items() if d in bounds)}); "
                               f"loosen the bound or use a smaller network")
         _, kind, slot, new, old_edge = best
