@@ -51,7 +51,8 @@ def probe_genotype(network: Any, steps: int) -> CellGenotype:
                         reduce_concat=list(range(2, steps + 2)), network=network, name="probe")
 
 
-def cell_shapes(network: Any, steps: int) -> list[tuple[str, int, tuple[int, int], tuple[int, int]]]:
+@lru_cache(maxsize=32)
+def cell_shapes(network: Any, steps: int) -> tuple[tuple[str, int, tuple[int, int], tuple[int, int]], ...]:
     """Per deploy cell: (kind, channels, input map size, node map size), read off the built network."""
     from genocompile.models import build_reference
 
@@ -68,7 +69,7 @@ def cell_shapes(network: Any, steps: int) -> list[tuple[str, int, tuple[int, int
         model(torch.zeros(1, 3, *network.input_size))
     for h in hooks:
         h.remove()
-    return seen
+    return tuple(seen)
 
 
 class DeployCost:

@@ -82,3 +82,16 @@ def test_bounded_decoding_refuses_an_impossible_bound(heavy):
     alphas, cost = heavy
     with pytest.raises(SearchError, match="no genotype of this search space satisfies"):
         decode_bounded(alphas, OPS, 4, NETWORK, Constraints(max_multiadds=1000), cost)
+
+
+def test_bounded_decoding_with_a_whole_network_latency_predictor(heavy):
+    from test_gradient_cost import PerOpLatency
+
+    class WholeNetwork:  # predict_ms only: no per-op table for the walk to use
+        predict_ms = PerOpLatency().predict_ms
+
+    alphas, cost = heavy  # tables without latency
+    argmax = decode_argmax(alphas, OPS, 4, NETWORK)
+    bound = 0.8 * WholeNetwork().predict_ms(argmax)
+    decoded = decode_bounded(alphas, OPS, 4, NETWORK, Constraints(max_latency_ms=bound, latency=WholeNetwork()), cost)
+    assert decoded.constrained and WholeNetwork().predict_ms(decoded.genotype) <= bound
