@@ -1,5 +1,6 @@
 """Parameters and MultiAdds of the chain zoo (SPOS, DetNAS, ProxylessNAS) and the decoder zoo, beside the
-published figures, in the papers' convention (conv + linear MultiAdds) and fvcore's total.
+published figures, in the papers' convention (conv + linear MultiAdds), fvcore's total, and fvcore's total of
+the compiled module (what `genocompile build` deploys: BatchNorm folded, training-only heads dropped).
 
     python benchmarks/chain_counts.py      # prints the table and writes its RESULTS.md section
 """
@@ -13,7 +14,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from results import update_section, versions_line  # noqa: E402
 
-from genocompile.cost import reference_costs  # noqa: E402
+from genocompile.cost import fused_multiadds, reference_costs  # noqa: E402
 from genocompile.genotype import zoo_genotype  # noqa: E402
 from genocompile.models import build_reference  # noqa: E402
 
@@ -42,14 +43,15 @@ def _mega(n: int) -> str:
 
 def table() -> str:
     rows = ["| genotype | skeleton, input | params (M) | params without BN (M) | conv + linear MultiAdds | "
-            "fvcore MultiAdds | published params / MultiAdds |", "|---|---|---:|---:|---:|---:|---|"]
+            "fvcore MultiAdds | compiled (fused) MultiAdds | published params / MultiAdds |",
+            "|---|---|---:|---:|---:|---:|---:|---|"]
     for name, (published, source) in PUBLISHED.items():
         g = zoo_genotype(name)
         c = reference_costs(g)
         size = "x".join(map(str, g.network.input_size))
         rows.append(f"| zoo:{name} | {g.network.skeleton}, {size} | {c.params / 1e6:.2f} | "
                     f"{(c.params - _bn_params(g)) / 1e6:.2f} | {_mega(c.multiadds_conv_linear)} | {_mega(c.multiadds)} | "
-                    f"{published} ({source}) |")
+                    f"{_mega(fused_multiadds(g))} | {published} ({source}) |")
     return "\n".join(rows)
 
 
@@ -58,7 +60,10 @@ NOTES = (
     "MultiAdds (`multiadds_conv_linear` in `genocompile inspect --json`) is the convention of the SPOS, DetNAS and "
     "ProxylessNAS tables; fvcore's total adds BatchNorm (2 x numel) and pooling / upsampling. Parameters include "
     "BatchNorm's affine weights; the column beside them leaves those out. tests/chain_oracle.py reproduces every "
-    "chain figure in closed form.\n\n"
+    "chain figure in closed form. Compiled (fused) MultiAdds is fvcore's total on the module `genocompile build` "
+    "emits (`multiadds_fused` in `inspect --json`): every BatchNorm folded into its conv, so a chain's figure is "
+    "its conv + linear count plus global pooling; the segmenter's also loses the pooled branch's upsampling "
+    "(a broadcast there).\n\n"
     "How they compare: SPOS gives 322.9M (published 323M) and 3.56M params, 3.53M without BatchNorm (published "
     "3.5M, so the README leaves BN out or truncates). DetNAS 1.3G gives 1.318G and 10.43M (published 1.3G, 10.4M). "
     "ProxylessNAS (mobile) gives exactly 4,080,512 params and 320.4M conv + linear MultiAdds.\n\n"

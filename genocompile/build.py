@@ -173,7 +173,7 @@ def _latency_ms(fn, x: torch.Tensor, runs: int = 5) -> float:
 def build(genotype, out: str | Path, options: BuildOptions,
           progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Build every target of `options` for `genotype` into the bundle directory `out`; return its manifest."""
-    from genocompile.cost import count_multiadds, count_params, reference_costs
+    from genocompile.cost import count_multiadds, reference_costs
     from genocompile.emit.targets import EmitContext, get_target
     from genocompile.env import library_versions
     from genocompile.genotype import genotype_hash, to_json
@@ -246,7 +246,7 @@ def build(genotype, out: str | Path, options: BuildOptions,
                 manifest["targets"][target.name] = entry
             step("costs")
             costs = reference_costs(genotype)
-            manifest["params"] = count_params(reference)
+            manifest["params"] = costs.params  # training-only heads (the model's auxiliary_prefixes) excluded
             manifest["multiadds"] = {"reference": costs.multiadds,  # fvcore, batch 1, as `inspect` reports
                                      "fused": count_multiadds(_fp32_module(graph), (1, *input_shape)).total}
             (tmp / "manifest.json").unlink(missing_ok=True)

@@ -86,6 +86,9 @@ def _pair(v) -> tuple[int, int]:
 def relu_dwpw(x, dw_weight, weight, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1),
               pre_relu=False, act=None, block_p: int = 32, block_c: int = 16, block_co: int = 32):
     """Run the fused kernel; the output has x's dtype and memory format (channels_last stays channels_last)."""
+    if act not in (None, "relu"):
+        # Silently dropping an activation would compute another function: refuse, the torch path runs it.
+        raise ValueError(f"relu_dwpw: activation {act!r} is not fused by this kernel (only None or 'relu')")
     stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
     n, c, h, w = x.shape
     co = weight.shape[0]

@@ -117,14 +117,25 @@ class OnnxContext:
     def scalar(self, key: str, value: float) -> str:
         return self.weight(key, torch.tensor(value))
 
+    def relu6_bounds(self) -> list[str]:
+        """Clip's min / max inputs for ReLU6 (scalars of the graph's float type, as opset 11+ wants)."""
+        return [self.scalar("relu6_min", 0.0), self.scalar("relu6_max", 6.0)]
+
     def emit(self, node: Node, op_type: str, inputs: list[str], **attrs: Any) -> None:
         """Append `op_type` computing `node`, then its fused activation if it has one."""
         act = node.attr.get("act")
         out = self.add(op_type, inputs, f"{node.name}:pre" if act else node.name, **attrs)
+        if act:
+            self.activate(act, out, node.name)
+
+    def activate(self, act: str, x: str, out: str) -> str:
+        """`act` (an `ACTIVATIONS` name) of value `x` into `out`: Relu, or Clip(0, 6) for relu6 (ONNX Runtime
+        fuses both into the Conv before them, TensorRT too)."""
         if act == "relu":
-            self.add("Relu", [out], node.name)
-        elif act:
-            raise OnnxError(f"node {node.name}: no ONNX form for activation {act!r}")
+            return self.add("Relu", [x], out)
+        if act == "relu6":
+            return self.add("Clip", [x, *self.relu6_bounds()], out)
+        raise OnnxError(f"value {out}: no ONNX form for activation {act!r}")
 
 
 def _tensor_proto(name: str, t: torch.Tensor, precision: str):
@@ -169,6 +180,11 @@ def _bn(ctx: OnnxContext, n: Node) -> None:
 @onnx_rule("relu")
 def _relu(ctx, n):
     ctx.emit(n, "Relu", [ctx.value(n.inputs[0])])
+
+
+@onnx_rule("relu6")
+def _relu6(ctx, n):
+    ctx.emit(n, "Clip", [ctx.value(n.inputs[0]), *ctx.relu6_bounds()])
 
 
 @onnx_rule("max_pool")
@@ -216,6 +232,14 @@ def _slice(ctx, n: Node, x: str, start, step, out: str | None = None) -> str:
 @onnx_rule("slice")
 def _slice_rule(ctx, n):
     _slice(ctx, n, ctx.value(n.inputs[0]), n.attr["start"], n.attr["step"])
+
+
+@onnx_rule("channel_slice")
+def _channel_slice(ctx, n):
+    # A strided Slice on the channel axis (TensorRT's ISliceLayer takes strides; static bounds).
+    ins = [ctx.value(n.inputs[0]), ctx.ints(f"{n.name}.starts", [n.attr["start"]]),
+           ctx.ints(f"{n.name}.ends", [INT64_MAX]), ctx.ints("axes_c", [1]), ctx.ints(f"{n.name}.steps", [n.attr["step"]])]
+    ctx.emit(n, "Slice", ins)
 
 
 @onnx_rule("zero")

@@ -24,6 +24,7 @@ TRT_SUPPORTED_OPS = frozenset({
     "Conv", "Relu", "MaxPool", "AveragePool", "GlobalAveragePool", "Add", "Sum", "Concat", "Slice", "Mul",
     "Identity", "Flatten", "Gemm", "BatchNormalization", "Cast", "QuantizeLinear", "DequantizeLinear",
     "Resize", "Shape", "Expand",  # bilinear resizes (linear / half_pixel) and ASPP's image-pooling broadcast
+    "Clip",  # ReLU6 (ProxylessNAS, MobileNetV2): Clip with constant min 0 / max 6 inputs
 })
 TRT_OPSETS = range(9, 21)  # opsets the TensorRT 10.x and 11.x parsers accept (9 .. 20)
 TRT_PRECISIONS = ("fp32", "fp16", "int8")

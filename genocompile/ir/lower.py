@@ -3,11 +3,13 @@
 Two registries meet here:
 
 - per **op** (a genotype op name such as `sep_conv_3x3`): `OpSpec.lower` in `genocompile.ops.table`,
-  registered once beside the op's reference constructor. Signature:
-  `lower(b: GraphBuilder, x: str, C: int, stride: int, prefix: str) -> str` — append the nodes computing
-  the op on value `x` and return the output value. `prefix` is the reference module's state_dict prefix
-  (e.g. `cells.3._ops.2`): weight keys are `prefix + <the reference module's own key>`, so trained
-  weights attach by name.
+  registered once beside the op's reference constructor. Its arguments follow the op's signature
+  (`OpSpec.signature`): `cell`: `lower(b: GraphBuilder, x: str, C: int, stride: int, prefix: str)`;
+  `chain`: `lower(b, x, c_in, c_out, stride, mid_scale, prefix)`; `decoder`: `lower(b, x, C, repeats,
+  prefix)` (the reference constructor's arguments, the builder and input first, the prefix last) — append
+  the nodes computing the op on value `x` and return the output value. `prefix` is the reference
+  module's state_dict prefix (e.g. `cells.3._ops.2`): weight keys are `prefix + <the reference module's
+  own key>`, so trained weights attach by name.
 - per **skeleton** (`darts-cifar`, ...): `@register_skeleton_lowering(name)` on
   `fn(genotype, b: GraphBuilder) -> str` (the output value), mirroring the reference builder of the
   same name (`genocompile.models.register_builder`). A test checks both registries cover every
@@ -33,20 +35,23 @@ def register_skeleton_lowering(skeleton: str):
     return SKELETON_LOWERINGS.decorator(skeleton)
 
 
-def lower_op(b: GraphBuilder, op_name: str, x: str, c: int, stride: int, prefix: str) -> str:
-    """Lower one genotype op through its op-table entry."""
+def lower_op(b: GraphBuilder, op_name: str, x: str, *args) -> str:
+    """Lower one genotype op through its op-table entry; `args` follow its signature, the prefix last
+    (cell ops: `C, stride, prefix`)."""
     from genocompile.ops.table import get_op
 
     spec = get_op(op_name)
     if spec.lower is None:
         raise GenotypeError(f"op {op_name!r} has no IR lowering; register one with register_op(..., lower=...)")
-    return spec.lower(b, x, c, stride, prefix)
+    return spec.lower(b, x, *args)
 
 
 def lower_structure(genotype) -> Graph:
     """The graph of a genotype's network, without weights (the structure alone: for dumps and costs)."""
     import genocompile.ir.lower_darts  # noqa: F401  (registers the DARTS skeleton lowerings)
     import genocompile.ir.lower_autodeeplab  # noqa: F401  (registers the Auto-DeepLab skeleton lowering)
+    import genocompile.ir.lower_chain  # noqa: F401  (the chain skeletons: SPOS, DetNAS, ProxylessNAS)
+    import genocompile.ir.lower_decoder  # noqa: F401  (the decoder skeleton: nas-segm)
 
     lowering = SKELETON_LOWERINGS.get_or_raise(genotype.network.skeleton, " (register one with "
                                                "@register_skeleton_lowering)")

@@ -11,8 +11,8 @@ An `IROp` is the single source of truth for one node kind:
   proxies, which records the torch calls into a GraphModule (so the fused module runs generated code,
   with no per-node Python dispatch, and exports cleanly).
 
-Every node may also carry `attrs["act"] = "relu"` (set by the conv+relu fusion): the activation
-applied to the node's result; emitters honour it generically via `apply_act`.
+Every node may also carry `attrs["act"]` = "relu" or "relu6" (set by the conv+activation fusion): the
+activation applied to the node's result (`ACTIVATIONS`); emitters honour it generically via `apply_act`.
 
 Extending (a family team adding e.g. bilinear upsampling or channel shuffle): call `register_ir_op`
 with a new kind, then register one rule per emitter that must support it (`genocompile.emit.onnx.onnx_rule`;
@@ -61,13 +61,21 @@ def get_ir_op(kind: str) -> IROp:
     return IR_OPS.get_or_raise(kind)
 
 
+# Activations a node may carry fused (`attrs['act']`), each also an IR op kind of the same name. The
+# torch forms work on tensors and on fx proxies alike. relu6 is ProxylessNAS' / MobileNetV2's ReLU6.
+ACTIVATIONS: dict[str, Callable[[Any], Any]] = {
+    "relu": torch.relu,
+    "relu6": lambda x: torch.clamp(x, 0.0, 6.0),
+}
+
+
 def apply_act(x, act: str | None):
     """The fused activation of a node (`attrs['act']`), written with torch functions (works on fx proxies)."""
     if not act:
         return x
-    if act == "relu":
-        return torch.relu(x)
-    raise IRError(f"unknown fused activation {act!r}; known: relu")
+    if act not in ACTIVATIONS:
+        raise IRError(f"unknown fused activation {act!r}; known: {', '.join(ACTIVATIONS)}")
+    return ACTIVATIONS[act](x)
 
 
 # --- shape helpers ------------------------------------------------------------------------------
@@ -137,6 +145,14 @@ def _slice_shape(attrs, shapes):
     return (c, len(range(h0, h, sh)), len(range(w0, w, sw)))
 
 
+def _channel_slice_shape(attrs, shapes):
+    c, h, w = _map("channel_slice", shapes[0])
+    start, step = attrs["start"], attrs["step"]
+    if not 0 <= start < c or step < 1:
+        raise IRError(f"channel_slice: start {start} / step {step} select nothing of {c} channels")
+    return (len(range(start, c, step)), h, w)
+
+
 def _slice(ins, params, attrs):
     (h0, w0), (sh, sw) = attrs["start"], attrs["step"]
     return apply_act(ins[0][:, :, h0::sh, w0::sw], attrs.get("act"))
@@ -202,6 +218,8 @@ register_ir_op(IROp("batchnorm", 1, infer=lambda attrs, shapes: _map("batchnorm"
                     doc="BatchNorm2d in eval mode (running statistics)"))
 register_ir_op(IROp("relu", 1, infer=lambda attrs, shapes: shapes[0], torch=_act(lambda ins, a: torch.relu(ins[0])),
                     doc="max(x, 0)"))
+register_ir_op(IROp("relu6", 1, infer=lambda attrs, shapes: shapes[0],
+                    torch=_act(lambda ins, a: ACTIVATIONS["relu6"](ins[0])), doc="min(max(x, 0), 6)"))
 register_ir_op(IROp("max_pool", 1, infer=_pool_shape, doc="max pool, implicit -inf padding",
                     torch=_act(lambda ins, a: F.max_pool2d(ins[0], a["kernel"], a["stride"], a["padding"]))))
 register_ir_op(IROp("avg_pool", 1, infer=_pool_shape, doc="average pool; count_include_pad as attr",
@@ -214,6 +232,9 @@ register_ir_op(IROp("add", None, infer=_same("add"), doc="elementwise sum of one
 register_ir_op(IROp("concat", None, infer=_concat_shape, doc="concatenate along channels",
                     torch=_act(lambda ins, a: torch.cat(list(ins), 1))))
 register_ir_op(IROp("slice", 1, infer=_slice_shape, torch=_slice, doc="x[:, :, h0::sh, w0::sw]"))
+register_ir_op(IROp("channel_slice", 1, infer=_channel_slice_shape, doc="x[:, start::step] (ShuffleNetV2's "
+                    "channel shuffle + split: even channels = start 0, odd = start 1, step 2)",
+                    torch=_act(lambda ins, a: ins[0][:, a["start"]::a["step"]])))
 register_ir_op(IROp("zero", 1, infer=lambda attrs, shapes: _slice_shape({"start": (0, 0), "step": (attrs["stride"],) * 2},
                                                                          shapes),
                     torch=_zero, doc="the `none` op: x[:, :, ::s, ::s] * 0 (zeros for finite inputs)"))

@@ -12,6 +12,7 @@ blocks `round(c_in * expansion * mid_scale)` (ProxylessNAS `feature_dim`).
 from __future__ import annotations
 
 from genocompile.ops import chain_blocks as cb
+from genocompile.ops import chain_lowering as lw
 from genocompile.ops.table import register_op, register_signature
 
 register_signature("chain", "reference(c_in, c_out, stride, mid_scale) -> block mapping (N, c_in, H, W) to "
@@ -26,9 +27,10 @@ def _shuffle(kernel: int):
 # --- ShuffleNetV2 one-shot blocks (DetNAS `blocks_key` names; SPOS calls them Shuffle3x3 ... Xception) ---
 for _k in (3, 5, 7):
     register_op(f"shufflenet_{_k}x{_k}", "block",
-                f"ShuffleNetV2 block, depthwise {_k}x{_k} (SPOS Shuffle{_k}x{_k})", signature="chain")(_shuffle(_k))
+                f"ShuffleNetV2 block, depthwise {_k}x{_k} (SPOS Shuffle{_k}x{_k})", signature="chain",
+                lower=lw.shuffle_block(_k))(_shuffle(_k))
 register_op("xception_3x3", "block", "ShuffleNetV2 Xception block: three depthwise-separable 3x3 (SPOS Xception)",
-            signature="chain")(
+            signature="chain", lower=lw.xception_block)(
     lambda c_in, c_out, stride, mid_scale: cb.ShuffleXceptionBlock(c_in, c_out, int(c_out // 2 * mid_scale), stride))
 
 
@@ -47,7 +49,7 @@ for _k in (3, 5, 7):
     for _e in (3, 6):
         register_op(f"mbconv_{_k}x{_k}_e{_e}", "block",
                     f"MobileNetV2 inverted residual, depthwise {_k}x{_k}, expansion {_e} (ProxylessNAS "
-                    f"{_k}x{_k}_MBConv{_e}); identity shortcut at stride 1 with equal channels", signature="chain")(
-            _mbconv(_k, _e))
+                    f"{_k}x{_k}_MBConv{_e}); identity shortcut at stride 1 with equal channels", signature="chain",
+                    lower=lw.mbconv(_k, _e))(_mbconv(_k, _e))
 register_op("mbconv_skip", "identity", "skip the block (ProxylessNAS Zero op with its identity shortcut); only "
-            "where stride is 1 and channels do not change", signature="chain")(_skip)
+            "where stride is 1 and channels do not change", signature="chain", lower=lw.skip)(_skip)

@@ -12,6 +12,7 @@ index i of a nas-segm-pytorch layout is `DECODER_OPS[i]`.
 """
 from __future__ import annotations
 
+from genocompile.ops import decoder_lowering as lw
 from genocompile.ops import decoder_modules as m
 from genocompile.ops.table import op_set, register_op, register_signature, with_signature
 
@@ -37,14 +38,16 @@ def _separable(kernel: int, dilation: int):
 
 for _name, (_k, _d) in _CONVS.items():
     register_op(_name, "conv", f"{_k}x{_k} conv{f' rate {_d}' if _d > 1 else ''} -> BN -> ReLU",
-                signature="decoder")(_conv(_k, _d))
+                signature="decoder", lower=lw.conv(_k, _d))(_conv(_k, _d))
 for _name, (_k, _d) in _SEPARABLE.items():
     register_op(_name, "conv", f"repeats x separable {_k}x{_k}{f' rate {_d}' if _d > 1 else ''} (depthwise -> "
-                f"1x1 -> BN -> ReLU)", signature="decoder")(_separable(_k, _d))
+                f"1x1 -> BN -> ReLU)", signature="decoder", lower=lw.separable(_k, _d))(_separable(_k, _d))
 register_op("seg_global_average_pool", "conv", "global average pool -> 1x1 conv -> BN -> ReLU -> upsample",
-            signature="decoder")(lambda C, repeats: m.GlobalPoolConv(C))
-register_op("seg_skip_connect", "identity", "identity", signature="decoder")(lambda C, repeats: m.Identity())
-register_op("seg_none", "zero", "zeros of the input's shape", signature="decoder")(lambda C, repeats: m.Zero())
+            signature="decoder", lower=lw.global_pool_conv)(lambda C, repeats: m.GlobalPoolConv(C))
+register_op("seg_skip_connect", "identity", "identity", signature="decoder", lower=lw.identity)(
+    lambda C, repeats: m.Identity())
+register_op("seg_none", "zero", "zeros of the input's shape", signature="decoder", lower=lw.zero)(
+    lambda C, repeats: m.Zero())
 
 # nas-segm-pytorch `rl/genotypes.py` OP_NAMES (CVPR 2019), in its order.
 DECODER_OPS = with_signature(op_set(

@@ -1,5 +1,7 @@
 """Equivalence is the contract: every CPU target equals the reference model with the same weights, over
-the whole zoo (every family, each in its own network; cells in both DARTS skeletons) and random genotypes, with BatchNorm statistics far from their defaults.
+the whole zoo (every family, each in its own network; cells in both DARTS skeletons) and random genotypes
+(cells; chains of both spaces, with and without channel scales; decoder layouts), with BatchNorm statistics
+far from their defaults.
 
 Reduced networks (few cells and channels; both reduction cells present) keep the sweep fast; one
 full-size darts-imagenet DARTS_V2 build checks the real thing. rel_err = max|out - ref| / max|ref|.
@@ -15,15 +17,34 @@ from genocompile.emit.torch import export_program, load_program, save_program, t
 from genocompile.genotype import zoo_genotype, zoo_names
 from genocompile.ir import interpret, lower
 from genocompile.passes import DEFAULT_PIPELINE, PASSES, optimize
+from chain_factory import random_chain
+from decoder_factory import random_decoder
 from genotype_factory import random_cell, random_hierarchical
-from model_helpers import inputs, reference, rel_err, skeletons_of, small
+from model_helpers import SMALL, inputs, reference, rel_err, skeletons_of, small
 
 FP32 = 1e-4
+
+
+def _small_network(skeleton: str) -> dict:
+    # A random chain draws one block per position of its (reduced) network, so it is drawn on that network.
+    return {"skeleton": skeleton, **SMALL[skeleton](8)}
+
+
 RANDOM = [random_cell(random.Random(100 + i), name=f"random{i}") for i in range(4)]
 # Random Auto-DeepLab cells on random 6-layer paths (up, down and flat moves, rates 4..32, decoder fed by a
 # cell or by the stem): every resize, stride-2 op and preprocess case of the network.
 RANDOM_HIERARCHICAL = [random_hierarchical(random.Random(200 + i), layers=6, name=f"random_path{i}") for i in range(4)]
 RANDOM += RANDOM_HIERARCHICAL
+# Random chains of both spaces (with and without channel scales) and random decoder layouts.
+RANDOM += [
+    random_chain(random.Random(200), network=_small_network("spos-imagenet"), name="random_spos"),
+    random_chain(random.Random(201), network=_small_network("spos-imagenet"), scales=True, name="random_spos_scaled"),
+    random_chain(random.Random(202), network={**_small_network("detnas-imagenet"), "stage_repeats": [2, 2, 3, 2]},
+                 scales=True, name="random_detnas_scaled"),
+    random_chain(random.Random(203), "mbconv", network=_small_network("proxylessnas-imagenet"), name="random_mbconv"),
+    random_decoder(random.Random(300), name="random_decoder0"),
+    random_decoder(random.Random(301), nodes=2, blocks=4, name="random_decoder1"),
+]
 GENOTYPES = {**{name: zoo_genotype(name) for name in zoo_names()}, **{g.name: g for g in RANDOM}}
 CASES = [(name, skeleton) for name, g in GENOTYPES.items() for skeleton in skeletons_of(g)]
 

@@ -39,6 +39,18 @@ def test_inspect_table_and_zoo(capsys):
     assert {r["name"] for r in json.loads(capsys.readouterr().out)} >= {"zoo:darts_v2", "zoo:nasnet"}
 
 
+@pytest.mark.parametrize("name,exact", [("spos", True), ("proxylessnas_mobile", True), ("nekrasov_arch1", False)])
+def test_inspect_json_reports_fused_multiadds(name, exact, capsys):
+    assert main(["inspect", f"zoo:{name}", "--input-size", "64x64", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    fused, total, by_op = report["multiadds_fused"], report["multiadds"], report["multiadds_by_op"]
+    assert 0 < fused < total
+    if exact:  # a chain's compiled module drops exactly fvcore's BatchNorm count (the convs keep theirs)
+        assert fused == total - by_op["batch_norm"]
+    else:  # the segmenter also loses its pooled branch's upsampling (a broadcast there)
+        assert fused <= total - by_op["batch_norm"]
+
+
 @pytest.mark.parametrize("args,fragment", [
     (["inspect", "zoo:nope"], "no zoo genotype 'nope'"),
     (["inspect", "missing.json"], "no genotype at 'missing.json'"),

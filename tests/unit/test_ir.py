@@ -76,19 +76,39 @@ def test_builder_refuses_shapes_that_do_not_fit():
 def test_every_op_and_skeleton_has_a_lowering():
     assert all(spec.lower is not None for spec in OPS.values()), [n for n, s in OPS.items() if s.lower is None]
     assert set(SKELETONS) <= set(SKELETON_LOWERINGS)
-    assert {"conv", "batchnorm", "relu", "max_pool", "avg_pool", "add", "concat", "slice", "zero", "linear"} <= set(IR_OPS)
+    assert {"conv", "batchnorm", "relu", "max_pool", "avg_pool", "add", "concat", "slice", "zero", "linear", "relu6",
+            "channel_slice", "resize"} <= set(IR_OPS)
 
 
-@pytest.mark.parametrize("name", sorted(OPS))
-@pytest.mark.parametrize("stride", [1, 2])
-def test_each_op_lowering_equals_its_reference_module(name, stride):
-    module = randomize_bn(get_op(name).reference(6, stride, True).eval(), seed=3)
+# Per op signature: (input channels, the reference constructor's arguments, the lowering's arguments before
+# the prefix). Cell ops: C, stride (+ affine). Chain blocks: c_in, c_out, stride, mid_scale: a stride-1 block
+# keeping its width (ShuffleNet split, MBConv shortcut), one widening without striding (no shortcut), a
+# stride-2 one and a scaled hidden width. Decoder ops: C, repeats.
+SIGNATURE_CASES = {
+    "cell": [(6, (6, s, True), (6, s)) for s in (1, 2)],
+    "chain": [(c_in, args, args) for c_in, args in ((8, (8, 8, 1, 1.0)), (8, (8, 12, 1, 1.0)),
+                                                    (8, (8, 20, 2, 1.0)), (8, (8, 8, 1, 0.6)))],
+    "decoder": [(6, (6, r), (6, r)) for r in (1, 2)],
+}
+OP_CASES = [(name, k) for name in sorted(OPS) for k in range(len(SIGNATURE_CASES[OPS[name].signature]))]
+
+
+@pytest.mark.parametrize("name,case", OP_CASES)
+def test_each_op_lowering_equals_its_reference_module(name, case):
+    c_in, ref_args, lower_args = SIGNATURE_CASES[get_op(name).signature][case]
+    try:
+        module = get_op(name).reference(*ref_args)
+    except ValueError as e:  # a block that only exists in some places (mbconv_skip: stride 1, equal widths)
+        pytest.skip(f"the reference refuses these arguments: {e}")
+    module = randomize_bn(module.eval(), seed=3)
     b = GraphBuilder(name)
-    x = b.add("input", [], {"shape": (6, 10, 10)}, name="x")
-    out = get_op(name).lower(b, x, 6, stride, "op")
+    x = b.add("input", [], {"shape": (c_in, 10, 10)}, name="x")
+    out = get_op(name).lower(b, x, *lower_args, "op")
     graph = b.build([out], {f"op.{k}": v for k, v in module.state_dict().items()})
     verify(graph)
-    x = torch.randn(2, 6, 10, 10)
+    assert {key for n in graph.nodes for _, key in n.params} == \
+        {f"op.{k}" for k in module.state_dict() if not k.endswith("num_batches_tracked")}
+    x = torch.randn(2, c_in, 10, 10)
     assert torch.allclose(interpret(graph, x), module(x), rtol=0, atol=1e-6)
 
 

@@ -79,3 +79,9 @@ def test_registry_answers_only_where_the_kernel_can_run():
     assert find_kernel("dwpw_conv", DEVICE, torch.int8) is None and find_kernel("no_such", DEVICE, torch.float32) is None
     for entry in KERNELS.values():
         assert entry.reference is not None and entry.doc
+
+
+def test_dwpw_refuses_an_activation_it_does_not_fuse():
+    x = torch.randn(1, 4, 5, 5, device=DEVICE)
+    with pytest.raises(ValueError, match="'relu6' is not fused"):
+        dwpw.relu_dwpw(x, torch.randn(4, 1, 3, 3, device=DEVICE), torch.randn(4, 4, 1, 1, device=DEVICE), act="relu6")

@@ -150,6 +150,18 @@ def test_fuse_conv_relu_only_when_the_relu_is_the_only_reader():
     same_function(g, after)
 
 
+def test_fuse_conv_relu_fuses_relu6_after_a_folded_depthwise_conv():
+    # MBConv's depth_conv: depthwise -> BN -> ReLU6; inputs scaled so that the clip at 6 is exercised.
+    n = Net()
+    dw = n.conv(n.x, C, k=3, groups=C, name="dw")
+    g = n.graph(n.op("relu6", [n.bn(dw)], "r6"))
+    after = optimize(g)
+    assert kinds(after) == ["input", "conv"] and after.node("dw").attr["act"] == "relu6"
+    x = 10 * torch.randn(2, C, 6, 6, generator=torch.Generator().manual_seed(1))
+    ref = interpret(g, x)
+    assert ref.max() == 6 and torch.allclose(interpret(after, x), ref, atol=1e-5)
+
+
 def test_fuse_dw_pw():
     n = Net()
     dw = n.conv(n.x, C, k=3, groups=C, name="dw")
