@@ -253,7 +253,10 @@ def main(argv: list[str] | None = None) -> str:
         "",
         f"Memory of one training forward + backward at {mem[0]} cells, {mem[1]} channels, {mem[3]}x{mem[3]}, "
         f"batch {mem[2]}, each in a fresh process: CPU peak resident memory growth (ru_maxrss) and the bytes "
-        f"autograd saves for backward (saved-tensor hooks). Saved activations: {ratio:.2f}x less than the peer.",
+        f"autograd saves for backward (saved-tensor hooks). Saved activations: {ratio:.2f}x less than the peer. "
+        f"The saved bytes are deterministic and all live at once at the end of the forward pass; the RSS figure "
+        f"is a high-water mark on a machine shared with other jobs, and where it reads below the saved bytes it "
+        f"under-reports: compare the saved bytes.",
         "",
         "| contender | peak RSS growth MiB | autograd-saved MiB |",
         "|---|---:|---:|",
