@@ -1,0 +1,48 @@
+"""The search state in DIR (supernet with α, both optimisers, RNG states, history), saved atomically each epoch.
+
+A kill -9 at any moment leaves either the previous epoch's file or the new one, never half of one: the
+state is written to a temporary file, flushed to disk, then renamed over the old one."""
+from __future__ import annotations
+
+import io
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from genocompile.searchers.output import write_atomic
+
+STATE_NAME = "gradient_state.pt"
+
+
+def rng_state() -> dict[str, Any]:
+    state = {"torch": torch.get_rng_state(), "python": random.getstate(), "numpy": np.random.get_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_state(out_dir: Path, state: dict[str, Any]) -> Path:
+    path = Path(out_dir) / STATE_NAME
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    write_atomic(path, buffer.getvalue())
+    return path
+
+
+def load_state(out_dir: Path) -> dict[str, Any] | None:
+    path = Path(out_dir) / STATE_NAME
+    if not path.exists():
+        return None
+    # Our own file (RNG states hold numpy arrays / tuples, which the weights-only loader refuses).
+    return torch.load(path, map_location="cpu", weights_only=False)
