@@ -7,5 +7,4 @@ from genocompile.searchers import spaces  # noqa: E402,F401
 from genocompile.searchers import chain_space  # noqa: E402,F401
 from genocompile.searchers import evolution_run  # noqa: E402,F401
 from genocompile.searchers.rl import run as rl_run  # noqa: E402,F401
-
 from genocompile.searchers import gradient  # noqa: E402,F401
