@@ -14,7 +14,7 @@ summary reports the compute the gate saved.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import torch
 
@@ -36,7 +36,7 @@ class RLEvaluator:
     early_epochs: int = 1
 
     def identity(self) -> dict:
-        return {**self.proxy.identity(), "reward": {"cost": self.shaping.cost, "target": self.shaping.target,
+        return {"evaluation": "proxy", "proxy": asdict(self.proxy.settings), "reward": {"cost": self.shaping.cost, "target": self.shaping.target,
                                                     "regime": self.shaping.regime},
                 "early_stop": {"enabled": self.gate.enabled, "early_epochs": self.early_epochs,
                                "p0": self.gate.p0, "decay": self.gate.decay}}

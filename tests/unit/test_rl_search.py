@@ -92,7 +92,8 @@ def test_kill_9_then_rerun_meets_the_budget(tmp_path):
     (["--rl-algo", "a2c"], "unknown RL algorithm (--rl-algo) 'a2c'; known: reinforce, ppo"),
     (["--reward-regime", "medium"], "--reward-regime 'medium': choose one of soft, hard"),
     (["--rl-ops", "amoeba"], "--rl-ops 'amoeba': choose one of darts, nasnet"),
-    (["--space", "shufflenetv2-oneshot"], "unknown search space"),
+    (["--space", "shufflenetv2-oneshot"], "space 'shufflenetv2-oneshot' is not a cell space"),
+    (["--space", "darts-mars"], "unknown search space"),
 ])
 def test_bad_rl_options_are_one_line_errors(tmp_path, capsys, args, fragment):
     from genocompile.cli.main import main
