@@ -1,18 +1,8 @@
 """The benchmark scripts run (tiny networks, nothing written, no timing asserted) and check what they time."""
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
 
-BENCH = Path(__file__).parents[2] / "benchmarks"
-
-
-def _module(name):
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from benchmark_loader import load_benchmark as _module
 
 
 def test_compile_cpu_quick_run_times_every_contender_and_pass():

@@ -1,17 +1,11 @@
 """benchmarks/gradient_search_cpu.py runs (tiny network, nothing written, no timing asserted)."""
-import importlib.util
-from pathlib import Path
-
 import torch
 
-BENCH = Path(__file__).parents[2] / "benchmarks"
+from benchmark_loader import load_benchmark
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("gradient_search_cpu", BENCH / "gradient_search_cpu.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("gradient_search_cpu")
 
 
 def test_quick_run_times_every_contender_and_measures_memory():

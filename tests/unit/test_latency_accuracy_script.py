@@ -1,17 +1,11 @@
 """The latency-accuracy benchmark runs end to end on a tiny network (nothing written, no accuracy asserted)."""
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-BENCH = Path(__file__).parents[2] / "benchmarks"
+from benchmark_loader import BENCH, load_benchmark
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("latency_accuracy", BENCH / "latency_accuracy.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("latency_accuracy")
 
 
 def test_quick_run_reports_the_predictor_and_its_peers():
