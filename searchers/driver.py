@@ -14,7 +14,6 @@ from collections import deque
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from genocompile.cost.fast_count import fast_costs
 from genocompile.errors import SearchError
 from genocompile.genotype import Genotype, genotype_hash
 from genocompile.searchers.executors import make_executor
@@ -31,18 +30,6 @@ log = logging.getLogger("genocompile.search")
 # darts-cifar cells fit 250M MultiAdds about once in 2,000 draws; counting one takes ~0.5 ms.
 MAX_CONSECUTIVE_SKIPS = 100_000
 REPORT_EVERY = 200  # rejections between progress updates
-
-
-def candidate_costs(constraints, genotype: Genotype) -> dict[str, float]:
-    """The deploy network's costs the constraints are checked on: the exact fast count for DARTS networks
-    (equal to fvcore's, tested), `Constraints.costs` (fvcore) otherwise; latency from the constraints' model."""
-    fast = fast_costs(genotype)
-    if fast is None:
-        return constraints.costs(genotype)
-    costs: dict[str, float] = {"multiadds": fast[0], "params": fast[1]}
-    if constraints.latency is not None:
-        costs["latency_ms"] = float(constraints.latency.predict_ms(genotype))
-    return costs
 
 
 def identity_of(searcher: Searcher, options: SearchOptions, settings: Mapping[str, Any] | None = None) -> dict:
@@ -103,7 +90,7 @@ def drive(searcher: Searcher, evaluate: Callable[[Genotype], EvalResult], option
                             if key in known:
                                 skips += 1
                             else:
-                                costs = candidate_costs(constraints, genotype)
+                                costs = constraints.costs(genotype)
                                 broken = constraints.violations(genotype, costs)
                                 known.add(key)
                                 if not broken:

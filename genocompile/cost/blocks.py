@@ -141,12 +141,23 @@ def random_weights(graph: Graph, seed: int = 0) -> Graph:
     return verify(graph.replace(weights=weights))
 
 
-def compile_graph(graph: Graph, device: str = "cpu", seed: int = 0) -> torch.nn.Module:
-    """What the torch target runs for `graph`: random weights, the default passes, the torch emitter (channels_last)."""
-    from genocompile.emit.torch import to_module
+def optimized(graph: Graph, seed: int = 0) -> Graph:
+    """`graph` with random weights through the default passes: what the torch target runs."""
     from genocompile.passes import optimize
 
-    return to_module(optimize(random_weights(graph, seed)), device=device, channels_last=True)
+    return optimize(random_weights(graph, seed))
+
+
+def compile_optimized(graph: Graph, device: str = "cpu") -> torch.nn.Module:
+    """The torch emitter's module (channels_last) for an already optimized graph."""
+    from genocompile.emit.torch import to_module
+
+    return to_module(graph, device=device, channels_last=True)
+
+
+def compile_graph(graph: Graph, device: str = "cpu", seed: int = 0) -> torch.nn.Module:
+    """What the torch target runs for `graph`: random weights, the default passes, the torch emitter (channels_last)."""
+    return compile_optimized(optimized(graph, seed), device)
 
 
 NETWORK_INPUT = "input"  # the lowered network's input node: fed as the user gives it (contiguous NCHW)

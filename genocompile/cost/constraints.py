@@ -57,10 +57,15 @@ class Constraints:
 
     def costs(self, genotype: Any) -> dict[str, float]:
         """The deploy network's figures that the bounds are checked on (latency only with a latency model)."""
+        from genocompile.cost.fast_count import fast_costs
         from genocompile.cost.inspect import reference_costs
 
-        counted = reference_costs(genotype)
-        out: dict[str, float] = {"multiadds": counted.multiadds, "params": counted.params}
+        # DARTS networks: the exact closed-form count (equal to fvcore's, tested) in ~0.5 ms instead of ~1.5 s.
+        fast = fast_costs(genotype)
+        if fast is None:
+            counted = reference_costs(genotype)
+            fast = (counted.multiadds, counted.params)
+        out: dict[str, float] = {"multiadds": fast[0], "params": fast[1]}
         if self.latency is not None:
             out["latency_ms"] = float(self.latency.predict_ms(genotype))
         if self.max_activation_bytes is not None:

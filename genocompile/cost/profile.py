@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 import torch
 
-from genocompile.cost.blocks import Block, compile_graph, example_inputs, network_blocks
+from genocompile.cost.blocks import Block, compile_graph, compile_optimized, example_inputs, network_blocks, optimized
 from genocompile.cost.lut import LUT, lut_key, read_lut
 from genocompile.cost.measure import interleaved_ms, time_callable
 from genocompile.errors import CostModelError
@@ -103,15 +103,13 @@ def time_blocks(blocks: list[Block], device: str, batch: int, rounds: int = 40, 
                 warmup: int = 3) -> tuple[list[float], list[int], float]:
     """(ms per block, compiled nodes per block, call overhead ms): the blocks compiled alone and timed round-robin
     together with an empty compiled module, whose time (the per-call overhead) is subtracted from each."""
-    from genocompile.cost.blocks import random_weights
-    from genocompile.passes import optimize
-
     calls, nodes = [], []
     for block in [_empty_block(), *blocks]:
-        module = compile_graph(block.graph, device)
+        graph = optimized(block.graph)  # once: the module and the node count come from the same graph
+        module = compile_optimized(graph, device)
         xs = example_inputs(block.graph, batch, device, channels_last=True)
         calls.append(lambda m=module, xs=xs: m(*xs))
-        nodes.append(len([n for n in optimize(random_weights(block.graph)).nodes if n.kind != "input"]))
+        nodes.append(len([n for n in graph.nodes if n.kind != "input"]))
     ms = interleaved_ms(calls, device, rounds, per_round, warmup)
     return [max(0.0, t - ms[0]) for t in ms[1:]], nodes[1:], ms[0]
 

@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass
 import torch
 
 from genocompile.genotype import Genotype, genotype_hash
-from genocompile.searchers.driver import candidate_costs
 from genocompile.searchers.evaluation import (ProxyEvaluator, accuracy, candidate_seed, proxy_data, proxy_network,
                                               train_epochs)
 from genocompile.searchers.protocol import EvalResult
@@ -42,7 +41,7 @@ class RLEvaluator:
                                "p0": self.gate.p0, "decay": self.gate.decay}}
 
     def _costs(self, genotype: Genotype) -> dict[str, float]:
-        return candidate_costs(self.constraints, genotype) if self.shaping.target is not None else {}
+        return self.constraints.costs(genotype) if self.shaping.target is not None else {}
 
     def __call__(self, genotype: Genotype) -> EvalResult:
         s = self.proxy.settings
@@ -63,7 +62,7 @@ class RLEvaluator:
         costs = self._costs(genotype)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            model = proxy_network(genotype, s, data.num_classes)
+            model = proxy_network(genotype, s, data.num_classes, self.proxy.space_name)
             generator = torch.Generator().manual_seed(seed)
             loss = train_epochs(model, data, self.early_epochs, s.batch_size, s.lr, s.weight_decay, generator)
             acc = accuracy(model, data.valid_x, data.valid_y)

@@ -6,7 +6,7 @@ driver evaluates, the rewards train the controller in batches.
   (RL samples good cells repeatedly, and that repetition is the signal). A cell over a hard `--max-*`
   bound is never evaluated: it is told to the policy at once with `rejection_reward` (default 0, the
   worst accuracy), so the controller learns to avoid the infeasible region without spending budget on it.
-  MultiAdds and params come from the framework's exact fast count (`candidate_costs`), so a rejection costs
+  MultiAdds and params come from the exact fast count behind `Constraints.costs`, so a rejection costs
   milliseconds; the driver checks the bounds again before it evaluates a candidate.
 - `tell` turns each result's fitness (the shaped reward) into a policy sample; every `batch` samples the
   policy is updated (REINFORCE or PPO). A result the searcher did not ask for (the driver replaying the
@@ -29,7 +29,6 @@ import torch
 
 from genocompile.errors import GenotypeError, SearchError
 from genocompile.genotype import Genotype, genotype_hash
-from genocompile.searchers.driver import candidate_costs
 from genocompile.searchers.protocol import EvalResult, rng_state, set_rng_state
 from genocompile.searchers.rl.controller import OP_SETS, CellController, CellSpace
 from genocompile.searchers.rl.early_stop import EarlyStopGate
@@ -125,7 +124,7 @@ class RLSearcher:
         """The constraints, on the driver's costs (the exact fast count for DARTS networks: milliseconds)."""
         if not hasattr(self.constraints, "violations"):  # any object with satisfies(genotype)
             return self.constraints.satisfies(genotype)
-        return not self.constraints.violations(genotype, candidate_costs(self.constraints, genotype))
+        return not self.constraints.violations(genotype, self.constraints.costs(genotype))
 
     def tell(self, genotypes: Sequence[Genotype], results: Sequence[EvalResult]) -> None:
         for genotype, result in zip(genotypes, results):
