@@ -35,18 +35,23 @@ SUPERNET_NAME = "supernet.pt"
 
 @dataclass(frozen=True)
 class OneShotSettings:
-    """Smaller than the stand-alone proxy, with small batches: weight sharing over this space needs many
-    steps (measured on digits: a C=8, 5-cell supernet stays at chance loss after 6 epochs of batch 32; this
-    one falls from 2.5 to 1.2 in 15 epochs of batch 16, about 2 minutes on one core)."""
+    """Smaller than the stand-alone proxy (C=4, 3 cells, 8x8 digits), trained long: single-path training over
+    this space needs many steps before shared weights work for every path. Measured on digits
+    (benchmarks/search_cpu.py): after 15 epochs of batch 16 the supernet's training loss is still 1.16 and its
+    ranking of 12 candidates spanning the space against stand-alone training is at chance (tau 0.0); after
+    60 epochs of batch 64 (the same 1,260 steps, four times the images) the loss is 0.72 and the ranking is
+    clearly better than chance (RESULTS.md). About 1-3 minutes on one shared core."""
 
     init_channels: int = 4
     layers: int = 3
     input_size: int = 8
-    epochs: int = 15
-    batch_size: int = 16
+    epochs: int = 60
+    batch_size: int = 64
     lr: float = 0.05
     weight_decay: float = 3e-4
-    recalibration_batches: int = 8  # training batches whose statistics replace the supernet's BN statistics
+    # training batches (of batch_size) whose statistics replace the supernet's BN statistics: 512 images
+    # (SPOS recalibrates on 200 batches; the whole digits training split is 1,348 images)
+    recalibration_batches: int = 8
     train_subset: int | None = None
     valid_subset: int | None = None
 
@@ -79,10 +84,16 @@ class SuperCell(nn.Module):
         self.reduction = reduction
         self.preprocess0 = FactorizedReduce(c_prev_prev, c) if reduction_prev else ReLUConvBN(c_prev_prev, c, 1, 1, 0)
         self.preprocess1 = ReLUConvBN(c_prev, c, 1, 1, 0)
-        strides = (1, 2) if reduction else (1,)
         self.edges = nn.ModuleDict({
             f"{node}_{slot}_{stride}": nn.ModuleDict({op: _edge_op(op, c, stride) for op in ops})
-            for node in range(2, 2 + steps) for slot in (0, 1) for stride in strides})
+            for node in range(2, 2 + steps) for slot in (0, 1) for stride in self._strides(node)})
+
+    def _strides(self, node: int) -> tuple[int, ...]:
+        """The strides a slot of `node` can run at: in a reduction cell 2 when it reads a cell input and 1 when
+        it reads an earlier node; the first node reads only cell inputs (no stride-1 weights it never trains)."""
+        if not self.reduction:
+            return (1,)
+        return (2,) if node == 2 else (1, 2)
 
     def forward(self, s0: torch.Tensor, s1: torch.Tensor, edges, concat) -> torch.Tensor:
         states = [self.preprocess0(s0), self.preprocess1(s1)]
