@@ -104,6 +104,7 @@ def oneshot_ranking(out: Path, candidates: int, oneshot: OneShotSettings, proxy:
             **rank_correlation(shot_fitness, means),
             "seed_std": statistics.mean(statistics.stdev(a) for a in alone), "spread": statistics.stdev(means),
             "seed_vs_seed": rank_correlation([a[0] for a in alone], [a[1] for a in alone])["tau"],
+            "by_convolutions": rank_correlation([weighted_ops(g) for g in genotypes], means),
             "supernet_seconds": supernet_seconds, "shot_seconds": shot_seconds, "alone_seconds": alone_seconds,
             "candidates": candidates, "seeds": seeds,
             "valid": len(proxy_data(None, proxy.input_size, proxy.train_subset, proxy.valid_subset).valid_y)}
@@ -172,7 +173,10 @@ def main(argv: list[str] | None = None) -> str:
         "",
         f"How well the ground truth separates the candidates: their stand-alone means spread {r['spread']:.4f} "
         f"(std) while a candidate's seeds differ by {r['seed_std']:.4f} (std, mean over candidates); seed 0 "
-        f"against seed 1 ranks with tau {r['seed_vs_seed']:.2f}.",
+        f"against seed 1 ranks with tau {r['seed_vs_seed']:.2f}. For scale, the plain count of convolutions ranks "
+        f"the same candidates with tau {r['by_convolutions']['tau']:.2f} (p = {r['by_convolutions']['tau_p']:.3f}): "
+        f"on this set, cells with more convolutions are mostly better; read the one-shot ranking against "
+        f"that.",
         "",
         f"| candidate | convolutions | one-shot | stand-alone, {r['seeds']} seeds | mean |",
         "|---|---|---|---|---|",
