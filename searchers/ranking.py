@@ -6,8 +6,8 @@ so four random cells in five hold 7-11 of them. `stratified_cells` spans the spa
 candidates has round(i * E / (n - 1)) weighted ops among its E edges (from a cell of pooling and skip
 connections to one of convolutions), placed on random edges, each op and input otherwise uniform. Even such a
 set needs a ground truth that separates it: on digits at 8x8 (C=4, 3 cells, 4 epochs) its stand-alone means
-spread 0.010 (std) against a seed std of 0.008; at 16x16 (3 epochs) they spread 0.044 against 0.007 (measured while
-writing `benchmarks/search_cpu.py`, which reports its own figures).
+spread 0.010 (std) against a seed std of 0.008; at 16x16 (3 epochs) they spread 0.044 against 0.007
+(measured while writing `benchmarks/search_cpu.py`, which reports its own figures).
 """
 from __future__ import annotations
 
