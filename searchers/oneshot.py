@@ -40,20 +40,22 @@ class OneShotSettings:
     these, 12 candidates spanning the space (`searchers/ranking.py`) against stand-alone training (C=4, 3 cells,
     16x16, 3 epochs, mean of 2 seeds), Kendall tau of the one-shot ranking: 15 epochs of batch 16 (training loss
     1.16) 0.12 (p 0.64); 30 epochs of batch 32, 0.55 (p 0.01); 60 epochs of batch 64 (the same 1,260 steps as
-    the first, four times the images; loss 0.72) 0.62 (p 0.006); weights per (node, input) instead of per
-    (node, slot) at 30 epochs of batch 32, 0.38. `benchmarks/search_cpu.py` measures these defaults (RESULTS.md).
-    About 1-3 minutes on one shared core."""
+    the first, four times the images; loss 0.72) 0.62 (p 0.006) and, from another initialisation, 0.41 (p 0.06):
+    one supernet's ranking varies much with its seed; 120 epochs of batch 64 (loss 0.48) 0.44 (p 0.046), 0.47
+    (p 0.03) with BN recalibrated on the whole training split instead of 512 images. Weights per (node, input)
+    instead of per (node, slot) at 30 epochs of batch 32: 0.38. `benchmarks/search_cpu.py` measures these
+    defaults (RESULTS.md). About 2-4 minutes on one shared core."""
 
     init_channels: int = 4
     layers: int = 3
     input_size: int = 8
-    epochs: int = 60
+    epochs: int = 120
     batch_size: int = 64
     lr: float = 0.05
     weight_decay: float = 3e-4
-    # training batches (of batch_size) whose statistics replace the supernet's BN statistics: 512 images
-    # (SPOS recalibrates on 200 batches; the whole digits training split is 1,348 images)
-    recalibration_batches: int = 8
+    # training batches (of batch_size) whose statistics replace the supernet's BN statistics: 21 x 64 = 1,344,
+    # the whole digits training split but four images (SPOS recalibrates on 200 batches of ImageNet)
+    recalibration_batches: int = 21
     train_subset: int | None = None
     valid_subset: int | None = None
 
