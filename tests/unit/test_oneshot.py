@@ -102,3 +102,21 @@ def test_uniform_sampling_trains_every_op_of_every_choice_block():
             assert len(ran_now) == 3 * 8  # 4 nodes x 2 inputs in each of the 3 cells
             ran |= ran_now
     assert ran == set(blocks), f"never trained: {sorted(set(blocks) - ran)[:5]}"
+
+
+def test_recalibration_forgets_the_statistics_it_replaces():
+    """Whatever the running statistics held before (here: garbage), recalibration gives the same exact averages:
+    they are reset, not blended (momentum None is a cumulative average over the recalibration batches only)."""
+    torch.manual_seed(0)
+    model = build_supernet(SPACE, TINY, 10)
+    model.path = SPACE.sample(random.Random(1))
+    recalibrate_bn(model, data(), TINY.recalibration_batches, TINY.batch_size)
+    clean = bn_stats(model)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.fill_(100.0)
+            m.running_var.fill_(1e-3)
+            m.num_batches_tracked.fill_(1000)
+    recalibrate_bn(model, data(), TINY.recalibration_batches, TINY.batch_size)
+    for name, (mean, var) in bn_stats(model).items():
+        assert torch.allclose(mean, clean[name][0]) and torch.allclose(var, clean[name][1]), name
