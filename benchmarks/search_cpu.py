@@ -99,12 +99,12 @@ def oneshot_ranking(out: Path, candidates: int, oneshot: OneShotSettings, proxy:
     started = time.perf_counter()
     alone = [[ProxyEvaluator(None, seed, proxy)(g).fitness for seed in range(seeds)] for g in genotypes]
     alone_seconds = time.perf_counter() - started
-    means = [statistics.mean(a) for a in alone]
-    return {"shot": shot_fitness, "alone": alone, "means": means, "weighted": [weighted_ops(g) for g in genotypes],
+    means, weighted = [statistics.mean(a) for a in alone], [weighted_ops(g) for g in genotypes]
+    return {"shot": shot_fitness, "alone": alone, "means": means, "weighted": weighted,
             **rank_correlation(shot_fitness, means),
             "seed_std": statistics.mean(statistics.stdev(a) for a in alone), "spread": statistics.stdev(means),
             "seed_vs_seed": rank_correlation([a[0] for a in alone], [a[1] for a in alone])["tau"],
-            "by_convolutions": rank_correlation([weighted_ops(g) for g in genotypes], means),
+            "by_convolutions": rank_correlation(weighted, means),
             "supernet_seconds": supernet_seconds, "shot_seconds": shot_seconds, "alone_seconds": alone_seconds,
             "candidates": candidates, "seeds": seeds,
             "valid": len(proxy_data(None, proxy.input_size, proxy.train_subset, proxy.valid_subset).valid_y)}
