@@ -35,18 +35,27 @@ SUPERNET_NAME = "supernet.pt"
 
 @dataclass(frozen=True)
 class OneShotSettings:
-    """Smaller than the stand-alone proxy, with small batches: weight sharing over this space needs many
-    steps (measured on digits: a C=8, 5-cell supernet stays at chance loss after 6 epochs of batch 32; this
-    one falls from 2.5 to 1.2 in 15 epochs of batch 16, about 2 minutes on one core)."""
+    """Smaller than the stand-alone proxy (C=4, 3 cells, 8x8 digits), trained long: single-path training over
+    this space needs many steps before the shared weights work for every path. Measured on digits while choosing
+    these, 12 candidates spanning the space (`searchers/ranking.py`) against stand-alone training (C=4, 3 cells,
+    16x16, 3 epochs, mean of 2 seeds), Kendall tau of the one-shot ranking: 15 epochs of batch 16 (training loss
+    1.16) 0.12 (p 0.64); 30 epochs of batch 32, 0.55 (p 0.01); 60 epochs of batch 64 (the same 1,260 steps as
+    the first, four times the images; loss 0.72) 0.62 (p 0.006) and, from another initialisation, 0.41 (p 0.06):
+    one supernet's ranking varies much with its seed; 120 epochs of batch 64 (loss 0.48) 0.44 (p 0.046), 0.47
+    (p 0.03) with BN recalibrated on the whole training split instead of 512 images. Weights per (node, input)
+    instead of per (node, slot) at 30 epochs of batch 32: 0.38. `benchmarks/search_cpu.py` measures these
+    defaults (RESULTS.md). About 2-4 minutes on one shared core."""
 
     init_channels: int = 4
     layers: int = 3
     input_size: int = 8
-    epochs: int = 15
-    batch_size: int = 16
+    epochs: int = 120
+    batch_size: int = 64
     lr: float = 0.05
     weight_decay: float = 3e-4
-    recalibration_batches: int = 8  # training batches whose statistics replace the supernet's BN statistics
+    # training batches (of batch_size) whose statistics replace the supernet's BN statistics: 21 x 64 = 1,344,
+    # the whole digits training split but four images (SPOS recalibrates on 200 batches of ImageNet)
+    recalibration_batches: int = 21
     train_subset: int | None = None
     valid_subset: int | None = None
 
@@ -71,7 +80,9 @@ class SuperCell(nn.Module):
     mixed edges: the state a slot reads is a separate choice that reuses the slot's weights (in a reduction
     cell, slots reading the cell inputs stride 2 and so keep their own weights). With a few hundred training
     steps on two CPU cores, per-edge weights are trained too rarely to rank anything (measured: loss at
-    chance after 3 epochs); per-slot weights are trained 2-5 times as often."""
+    chance after 3 epochs); per-slot weights are trained 2-5 times as often. Measured again at 30 epochs of batch 32
+    on digits: per-edge weights reach a lower training loss (0.51 against 0.76) but rank candidates worse (Kendall
+    tau 0.38 against 0.55, see OneShotSettings)."""
 
     def __init__(self, ops: tuple[str, ...], steps: int, c_prev_prev: int, c_prev: int, c: int, reduction: bool,
                  reduction_prev: bool):
@@ -79,10 +90,16 @@ class SuperCell(nn.Module):
         self.reduction = reduction
         self.preprocess0 = FactorizedReduce(c_prev_prev, c) if reduction_prev else ReLUConvBN(c_prev_prev, c, 1, 1, 0)
         self.preprocess1 = ReLUConvBN(c_prev, c, 1, 1, 0)
-        strides = (1, 2) if reduction else (1,)
         self.edges = nn.ModuleDict({
             f"{node}_{slot}_{stride}": nn.ModuleDict({op: _edge_op(op, c, stride) for op in ops})
-            for node in range(2, 2 + steps) for slot in (0, 1) for stride in strides})
+            for node in range(2, 2 + steps) for slot in (0, 1) for stride in self._strides(node)})
+
+    def _strides(self, node: int) -> tuple[int, ...]:
+        """The strides a slot of `node` can run at: in a reduction cell 2 when it reads a cell input and 1 when
+        it reads an earlier node; the first node reads only cell inputs (no stride-1 weights it never trains)."""
+        if not self.reduction:
+            return (1,)
+        return (2,) if node == 2 else (1, 2)
 
     def forward(self, s0: torch.Tensor, s1: torch.Tensor, edges, concat) -> torch.Tensor:
         states = [self.preprocess0(s0), self.preprocess1(s1)]

@@ -80,3 +80,43 @@ def test_interrupted_supernet_training_resumes_to_the_same_weights(tmp_path, mon
     assert [m.split(":")[0] for m in messages] == ["supernet epoch 2/2"]
     for key, value in straight["model"].items():
         assert torch.equal(value, resumed["model"][key]), key
+
+
+def test_uniform_sampling_trains_every_op_of_every_choice_block():
+    """Over a few hundred sampled paths every op module of every choice block of every cell runs (SPOS: uniform
+    sampling trains every shared weight; the supernet holds no weights that no path uses), and each forward
+    runs exactly one op per node input."""
+    torch.manual_seed(0)
+    model = build_supernet(SPACE, TINY, 10)
+    blocks = {f"{i}.{key}.{op}": module for i, cell in enumerate(model.cells) for key, ops in cell.edges.items()
+              for op, module in ops.items()}
+    ran_now, ran = set(), set()
+    for name, module in blocks.items():
+        module.register_forward_hook(lambda m, args, out, name=name: ran_now.add(name))
+    rng, x = random.Random(0), data().train_x[:2]
+    with torch.no_grad():
+        for _ in range(200):
+            model.path = SPACE.sample(rng)
+            ran_now.clear()
+            model(x)
+            assert len(ran_now) == 3 * 8  # 4 nodes x 2 inputs in each of the 3 cells
+            ran |= ran_now
+    assert ran == set(blocks), f"never trained: {sorted(set(blocks) - ran)[:5]}"
+
+
+def test_recalibration_forgets_the_statistics_it_replaces():
+    """Whatever the running statistics held before (here: garbage), recalibration gives the same exact averages:
+    they are reset, not blended (momentum None is a cumulative average over the recalibration batches only)."""
+    torch.manual_seed(0)
+    model = build_supernet(SPACE, TINY, 10)
+    model.path = SPACE.sample(random.Random(1))
+    recalibrate_bn(model, data(), TINY.recalibration_batches, TINY.batch_size)
+    clean = bn_stats(model)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.fill_(100.0)
+            m.running_var.fill_(1e-3)
+            m.num_batches_tracked.fill_(1000)
+    recalibrate_bn(model, data(), TINY.recalibration_batches, TINY.batch_size)
+    for name, (mean, var) in bn_stats(model).items():
+        assert torch.allclose(mean, clean[name][0]) and torch.allclose(var, clean[name][1]), name
