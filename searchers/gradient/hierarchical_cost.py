@@ -139,7 +139,11 @@ class HierarchicalCost:
     # --- one genotype --------------------------------------------------------------------------
     def of_genotype(self, genotype: HierarchicalGenotype) -> dict[str, float]:
         """The deploy network's costs from the tables (equal to counting the whole network)."""
-        levels = [RATES.index(r) for r in genotype.path]
+        return self.of_choice(list(genotype.cell), list(genotype.path))
+
+    def of_choice(self, cell: list[tuple[str, int]], path: list[int]) -> dict[str, float]:
+        """`of_genotype` of a cell ([op, input] pairs) and path not yet made a genotype (the bounded walk)."""
+        levels = [RATES.index(r) for r in path]
         out = {}
         for d in DIMS:
             total = self.stem[d] + float(self.head[d][levels[0], levels[-1]])
@@ -147,7 +151,7 @@ class HierarchicalCost:
                 b = levels[l - 1] if l else STEM_LEVEL
                 a = levels[l - 2] if l >= 2 else 0
                 total += float(self.prep[d][min(l, 2), a, b, c])
-                for slot, (op, j) in enumerate(genotype.cell):
+                for slot, (op, j) in enumerate(cell):
                     total += float(self.op_tables[d][b, c, edge_index(slot // 2, j), self.ops.index(op)])
             out[d] = total
         return out
