@@ -117,14 +117,15 @@ def test_expected_cost_is_differentiable_and_between_the_extremes(cost):
     assert all(float(a.grad.abs().sum()) > 0 for a in arch.values())
 
 
-def test_the_bilevel_step_moves_alpha_and_beta():
+@pytest.mark.parametrize("order", [1, 2])
+def test_the_bilevel_step_moves_alpha_and_beta(order):
     torch.manual_seed(0)
-    model = HierarchicalSuperNet(HierarchicalSpec(filter_multiplier=2, layers=3, num_classes=3))
+    model = HierarchicalSuperNet(HierarchicalSpec(filter_multiplier=2, layers=3, blocks=3, num_classes=3))
     before = [p.detach().clone() for p in model.arch_parameters()]
     x, y = torch.randn(4, 3, 32, 32), torch.randint(0, 3, (4, 32, 32))
     y[0, :4] = 255  # the ignore label takes no part
     w_opt = torch.optim.SGD(model.weights(), lr=0.01, momentum=0.9)
-    Architect(model, Hyper(arch_lr=3e-3), 1).step(x[:2], y[:2], x[2:], y[2:], 0.01, w_opt)
+    Architect(model, Hyper(arch_lr=3e-3), order).step(x[:2], y[:2], x[2:], y[2:], 0.01, w_opt)
     for b, a in zip(before, model.arch_parameters()):
         assert float((a.detach() - b).abs().max()) > 1e-4
 
