@@ -273,7 +273,7 @@ def run_hierarchical(options: SearchOptions, progress=None) -> SearchSummary:
         train_loss = float(total_loss) / steps
         last_loss = f" (last epoch's loss {train_loss:.3f})"
         path, _ = viterbi(model.beta)
-        records.append(history.epoch_record(epoch, {"cell": model.alpha}, {
+        records.append(history.epoch_record(epoch, {"hierarchical": model.alpha}, {
             "train_loss": train_loss, "valid_miou": miou, "lr": lr, "path": path,
             "beta_probs": log_probs(model.beta.detach().double()).exp().tolist(), **arch_entropy(model)}))
         checkpoint.save_state(out_dir, {

@@ -97,3 +97,27 @@ def test_kill_9_loses_at_most_the_epoch_in_flight(tmp_path):
     # A met budget trains nothing more; a larger one continues.
     again = run(SearchOptions(space="autodeeplab", out_dir=out, budget=budget + 1, extra=extra))
     assert (again.evaluated, again.resumed) == (budget + 1, budget)
+
+
+def test_cost_weight_pulls_towards_cheaper_networks_and_a_bound_decodes_under_it(tmp_path):
+    from genocompile.cost.constraints import Constraints
+    from genocompile.cost.counting import count_multiadds
+    from genocompile.models import build_reference
+
+    fast = {**TINY, "arch_lr": 0.2, "steps_per_epoch": 2}  # Adam: the step, not the weight, bounds the move
+    plain = run(SearchOptions(space="autodeeplab", out_dir=tmp_path / "p", budget=1, extra=fast))
+    costly = run(SearchOptions(space="autodeeplab", out_dir=tmp_path / "c", budget=1,
+                               extra={**fast, "cost_weight": 20.0}))
+    assert costly.extra["expected_costs"]["multiadds"] < 0.96 * plain.extra["expected_costs"]["multiadds"]
+    # Halfway between the argmax genotype and the same path with the cheapest cell (identity edges only).
+    argmax = load_genotype(tmp_path / "p" / "genotype.json")
+    cheap = argmax.__class__(cell=[("identity", j) for _ in range(5) for j in (0, 1)], path=argmax.path,
+                             network=argmax.network)
+    cheapest = count_multiadds(build_reference(cheap, seed=0), (1, 3, 64, 64)).total
+    limit = (plain.best["costs"]["multiadds"] + cheapest) // 2
+    bounded = run(SearchOptions(space="autodeeplab", out_dir=tmp_path / "p", budget=1, extra=fast,
+                                constraints=Constraints(max_multiadds=limit)))
+    assert bounded.resumed == 1 and bounded.extra["decoded"] == "bounded" and bounded.extra["decode_changes"]
+    genotype = load_genotype(tmp_path / "p" / "genotype.json")
+    counted = count_multiadds(build_reference(genotype, seed=0), (1, 3, 64, 64)).total
+    assert counted <= limit and bounded.best["costs"]["multiadds"] == counted
