@@ -74,20 +74,26 @@ class HierarchicalCost:
             return tuple(sum(x) for x in zip(*counted))  # type: ignore[return-value]
 
         stem = stem_states(network)
-        # prep[d][l', a, b, c]: l' = 0, 1 (the stem feeds H^{l-2}: a is unused) or 2 (every later layer).
+
+        def inputs(kind: int, a: int, b: int) -> tuple[tuple[int, int], tuple[int, int]]:
+            """(H^{l-2}, H^{l-1}) as (channels, rate) of layer 0 (kind 0), 1 (kind 1) or any later one (2)."""
+            return ((stem[0], stem[1]) if kind == 0 else (stem[1], out_state[b]) if kind == 1
+                    else (out_state[a], out_state[b]))
+
+        def neighbours(level: int) -> range:
+            return range(max(0, level - 1), min(LEVELS, level + 2))
+
+        # prep[d][kind, a, b, c]: a layer at level c after levels a (l-2), b (l-1); kinds 0, 1 read the stem
+        # (a unused, 0), kind 2 is every later layer.
         self.prep = {d: torch.zeros(3, LEVELS, LEVELS, LEVELS, dtype=torch.float64) for d in DIMS}
         # ops[d][b, c, edge, op]: a layer at level c after one at level b.
         self.op_tables = {d: torch.zeros(LEVELS, LEVELS, self.num_edges, len(ops), dtype=torch.float64) for d in DIMS}
         for b in range(LEVELS):
-            for c in range(max(0, b - 1), min(LEVELS, b + 2)):
-                for which in range(3):
-                    for a in (range(max(0, b - 1), min(LEVELS, b + 2)) if which == 2 else (0,)):
-                        state_pp = stem[0] if which == 0 else stem[1] if which == 1 else out_state[a]
-                        state_p = stem[1] if which == 0 else out_state[b]
-                        if which == 0 and b != STEM_LEVEL:
-                            continue
-                        for d, v in zip(DIMS, prep(state_pp, state_p, RATES[c])):
-                            self.prep[d][which, a, b, c] = v
+            for c in neighbours(b):
+                for kind, sources in ((0, (0,) if b == STEM_LEVEL else ()), (1, (0,)), (2, neighbours(b))):
+                    for a in sources:
+                        for d, v in zip(DIMS, prep(*inputs(kind, a, b), RATES[c])):
+                            self.prep[d][kind, a, b, c] = v
                 channels, rate_in = F * RATES[c] // STEM_RATE, min(RATES[b], RATES[c])
                 for i in range(blocks):
                     for j in range(2 + i):
@@ -120,7 +126,7 @@ class HierarchicalCost:
                     continue
                 with torch.random.fork_rng(devices=[]):
                     model = AutoDeepLab(HierarchicalGenotype(cell=cell, path=path, network=network, name="probe"))
-                net = network
+                net = network  # (short name below)
                 c_last = self.blocks * net.filter_multiplier * RATES[last] // STEM_RATE
                 c_low = net.stem_channels[2] if model._low_level_layer < 0 else self.blocks * net.filter_multiplier
                 r, q = RATES[last], STEM_RATE

@@ -15,7 +15,8 @@ from genocompile.ops.table import AUTODEEPLAB_OPS
 from genocompile.searchers.gradient.bilevel import Architect, Hyper
 from genocompile.searchers.gradient.hierarchical_cost import HierarchicalCost
 from genocompile.searchers.gradient.hierarchical_decode import decode_argmax, decode_bounded
-from genocompile.searchers.gradient.hierarchical_supernet import HierarchicalCell, HierarchicalSpec, HierarchicalSuperNet
+from genocompile.searchers.gradient.hierarchical_supernet import (HierarchicalCell, HierarchicalSpec,
+                                                                  HierarchicalSuperNet)
 from genocompile.searchers.gradient.supernet import edge_index
 from genocompile.searchers.gradient.trellis import STEM_LEVEL, viterbi
 
