@@ -51,8 +51,7 @@ def killed_run(out: Path, budget: int, extra: dict, after_epochs: int) -> int:
         state = out / checkpoint.STATE_NAME
         if state.exists() and checkpoint.load_state(out)["epochs"] >= after_epochs:
             break
-        time.sleep(0.2)
-    time.sleep(0.5)  # into the next epoch
+        time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     return checkpoint.load_state(out)["epochs"]
@@ -61,7 +60,7 @@ def killed_run(out: Path, budget: int, extra: dict, after_epochs: int) -> int:
 def main(argv: list[str] | None = None) -> str:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="a tiny search, nothing written")
-    p.add_argument("--budget", type=int, default=None, help="epochs (default 10; --quick: 2)")
+    p.add_argument("--budget", type=int, default=None, help="epochs (default 10; --quick: 3)")
     args = p.parse_args(argv)
     import torch
 
@@ -73,7 +72,7 @@ def main(argv: list[str] | None = None) -> str:
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     extra = QUICK if args.quick else SEARCH
-    budget = args.budget or (2 if args.quick else 10)
+    budget = args.budget or (3 if args.quick else 10)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "search"
         start = time.perf_counter()

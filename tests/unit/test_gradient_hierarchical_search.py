@@ -3,6 +3,7 @@ that builds to torch and ONNX with parity, kill -9 loses at most the epoch in fl
 settings are refused."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -121,3 +122,13 @@ def test_cost_weight_pulls_towards_cheaper_networks_and_a_bound_decodes_under_it
     genotype = load_genotype(tmp_path / "p" / "genotype.json")
     counted = count_multiadds(build_reference(genotype, seed=0), (1, 3, 64, 64)).total
     assert counted <= limit and bounded.best["costs"]["multiadds"] == counted
+
+
+@pytest.mark.slow
+def test_the_benchmark_script_runs_quick():
+    from benchmark_loader import load_benchmark
+
+    body = load_benchmark("adl_search_cpu").main(["--quick"])
+    resumed = re.search(r"\| rerun: evaluated / resumed \| 3 / (\d) ", body)  # killed after a saved epoch
+    assert resumed and 1 <= int(resumed.group(1)) < 3
+    assert "(equal: True)" in body  # the searcher's tables against a fresh fvcore count of the deploy network
