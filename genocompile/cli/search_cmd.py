@@ -83,7 +83,8 @@ def search(
 
     Searcher options follow the common ones; evolution's: --ea aging|detnas, --population, --sample-size,
     --top-k, --evaluation proxy|oneshot, --proxy-channels, --proxy-layers, --proxy-input, --epochs,
-    --supernet-epochs, --recalibration-batches. Spaces: darts-cifar, darts-imagenet, shufflenetv2-oneshot."""
+    --supernet-epochs, --recalibration-batches. Spaces: darts-cifar, darts-imagenet, shufflenetv2-oneshot;
+    gradient also searches autodeeplab (α and β, Viterbi path; --layers, --filter-multiplier, --deploy-*)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 

@@ -131,6 +131,21 @@ def low_level_layer(path: tuple[int, ...]) -> int:
     return layer
 
 
+def stem_states(net) -> list[tuple[int, int]]:
+    """(channels, rate) of H^{-2} and H^{-1}, the stem's two outputs the first layers read."""
+    return [(net.stem_channels[1], STEM_STRIDES[0] * STEM_STRIDES[1]), (net.stem_channels[2], STEM_RATE)]
+
+
+def cell_arguments(net, state_pp: tuple[int, int], state_p: tuple[int, int], rate: int) -> tuple:
+    """`Cell` arguments after the cell genotype for a layer at `rate` reading H^{l-2} and H^{l-1} given as
+    (channels, rate): (c_prev_prev, c_prev, c, scale0, scale1, downsample). Also what the hierarchical
+    searcher's cost tables count, so the two cannot drift apart."""
+    (c_pp, rate_pp), (c_p, rate_p) = state_pp, state_p
+    rate_in = min(rate_p, rate)  # a halving layer resizes H^{l-1} first; a doubling one strides inside
+    c = net.filter_multiplier * rate // STEM_RATE
+    return c_pp, c_p, c, rate_pp / rate_in, rate_p / rate_in, rate > rate_p
+
+
 @register_builder("autodeeplab")
 class AutoDeepLab(nn.Module):
     def __init__(self, genotype: HierarchicalGenotype):
@@ -150,15 +165,11 @@ class AutoDeepLab(nn.Module):
             nn.Conv2d(c1, c2, 3, stride=STEM_STRIDES[2], padding=1, bias=False),
             nn.BatchNorm2d(c2, eps=BN_EPS),
         )
-        # (channels, rate) of H^{l-2} and H^{l-1} as the walk goes; the stem provides the first two.
-        states = [(c1, STEM_STRIDES[0] * STEM_STRIDES[1]), (c2, STEM_RATE)]
+        states = stem_states(net)
         self.cells = nn.ModuleList()
         for rate in genotype.path:
-            (c_pp, rate_pp), (c_p, rate_p) = states
-            rate_in = min(rate_p, rate)  # a halving layer resizes H^{l-1} first; a doubling one strides inside
-            c = net.filter_multiplier * rate // STEM_RATE
-            self.cells.append(Cell(genotype.cell, c_pp, c_p, c, rate_pp / rate_in, rate_p / rate_in, rate > rate_p))
-            states = [states[1], (genotype.blocks * c, rate)]
+            self.cells.append(Cell(genotype.cell, *cell_arguments(net, states[0], states[1], rate)))
+            states = [states[1], (genotype.blocks * net.filter_multiplier * rate // STEM_RATE, rate)]
         self._low_level_layer = low_level_layer(genotype.path)
         c_low = net.stem_channels[2] if self._low_level_layer < 0 else genotype.blocks * net.filter_multiplier
         c_last, rate_last = states[1]

@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
+from genocompile.data.metrics import IGNORE_INDEX
+
 
 @dataclass(frozen=True)
 class Hyper:
@@ -47,7 +49,8 @@ def cosine_lr(h: Hyper, epoch: int, epochs: int) -> float:
 
 def _loss(model, params: dict | None, x: torch.Tensor, y: torch.Tensor, fast: bool) -> torch.Tensor:
     logits = model(x, fast=fast) if params is None else functional_call(model, params, (x,), {"fast": fast})
-    return F.cross_entropy(logits, y)
+    # Per-pixel labels (segmentation) may hold the ignore label; class indices never reach it.
+    return F.cross_entropy(logits, y, ignore_index=IGNORE_INDEX)
 
 
 def first_order_grads(model, x_valid, y_valid, fast: bool = True) -> list[torch.Tensor]:

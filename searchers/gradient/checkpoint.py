@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from genocompile.errors import SearchError
 from genocompile.searchers.output import write_atomic
 
 STATE_NAME = "gradient_state.pt"
@@ -46,3 +47,12 @@ def load_state(out_dir: Path) -> dict[str, Any] | None:
         return None
     # Our own file (RNG states hold numpy arrays / tuples, which the weights-only loader refuses).
     return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def check_identity(out_dir: Path, state: dict[str, Any], identity: dict[str, Any]) -> None:
+    """Refuse to continue a saved search whose settings differ from this run's (naming them and the fix)."""
+    if state["identity"] != identity:
+        diff = sorted(k for k in set(identity) | set(state["identity"])
+                      if state["identity"].get(k) != identity.get(k))
+        raise SearchError(f"{out_dir} holds a gradient search with other settings ({', '.join(diff)}: "
+                          f"{', '.join(str(state['identity'].get(k)) for k in diff)}); use a new --out")

@@ -105,6 +105,7 @@ class DeployCost:
             totals["latency_ms"] = float(latency.predict_ms(probe))
         ops_part = self.of_genotype_ops(probe)
         self.fixed = {d: totals[d] - ops_part[d] for d in self.dims}
+        self._device_tables: tuple[Any, dict] | None = None  # (device, tables there): `expected` moves them once
 
     # --- one-hot genotypes ---------------------------------------------------------------------
     def of_genotype_ops(self, genotype: CellGenotype) -> dict[str, float]:
@@ -126,20 +127,36 @@ class DeployCost:
     def expected(self, alphas: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Differentiable expected deploy costs under `alphas` ({"normal", "reduce"}: (edges, ops))."""
         out: dict[str, torch.Tensor] = {}
-        keep_ops = [k for k in range(len(self.ops)) if k != self.none]
+        device = alphas["normal"].device
+        if self._device_tables is None or self._device_tables[0] != device:  # moved once, not every step
+            self._device_tables = (device, {d: {k: t.to(device) for k, t in kinds.items()}
+                                            for d, kinds in self.tables.items()})
+        tables = self._device_tables[1]
         for d in self.dims:
-            device = alphas["normal"].device
             total = torch.tensor(self.fixed[d], dtype=torch.float64, device=device)
             for kind in KINDS:
-                alpha = alphas[kind].to(torch.float64)
-                table = self.tables[d][kind].to(device)
-                q = torch.softmax(alpha[:, keep_ops], dim=-1)
-                edge_cost = (q * table[:, keep_ops]).sum(-1)
-                keep = (1.0 - torch.softmax(alpha, dim=-1)[:, self.none]) if self.none is not None \
-                    else torch.ones(len(alpha), dtype=torch.float64, device=device)
-                for i in range(self.steps):
-                    rows = [edge_index(i, j) for j in range(2 + i)]
-                    pi = keep[rows] / keep[rows].sum().clamp_min(1e-12)
-                    total = total + 2.0 * (pi * edge_cost[rows]).sum()
+                total = total + expected_cell(alphas[kind], tables[d][kind], self.steps, self.none)
             out[d] = total
         return out
+
+
+def expected_cell(alpha: torch.Tensor, table: torch.Tensor, steps: int, none: int | None) -> torch.Tensor:
+    """Expected cost of one decoded cell under `alpha` (edges, ops), `table` (..., edges, ops) holding every
+    edge-op's cost (leading dimensions: several tables at once, e.g. one per resolution).
+
+    Per edge, the op distribution over the non-`none` ops, q = softmax(α[non-none]); per node, edge j is kept
+    with weight π_j ∝ 1 - p_j(none), and a node keeps two edges: E[node] = 2 Σ_j π_j Σ_k q_jk T_jk. Exact
+    for a one-hot α (kept edges sure of their op, dropped edges sure of `none`)."""
+    alpha = alpha.to(torch.float64)
+    table = table.to(device=alpha.device, dtype=torch.float64)
+    keep_ops = [k for k in range(alpha.shape[-1]) if k != none]
+    q = torch.softmax(alpha[:, keep_ops], dim=-1)
+    edge_cost = (q * table[..., keep_ops]).sum(-1)  # (..., edges)
+    keep = (1.0 - torch.softmax(alpha, dim=-1)[:, none]) if none is not None \
+        else torch.ones(len(alpha), dtype=torch.float64, device=alpha.device)
+    total = torch.zeros(table.shape[:-2], dtype=torch.float64, device=alpha.device)
+    for i in range(steps):
+        rows = [edge_index(i, j) for j in range(2 + i)]
+        pi = keep[rows] / keep[rows].sum().clamp_min(1e-12)
+        total = total + 2.0 * (pi * edge_cost[..., rows]).sum(-1)
+    return total

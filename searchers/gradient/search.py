@@ -147,19 +147,28 @@ def _validate(model: SuperNet, x: torch.Tensor, y: torch.Tensor, batch: int, cfg
     return correct / max(len(x), 1)
 
 
-def _expected_fns(cost: DeployCost, latency: Any, network: Any) -> dict[str, Callable]:
-    """Differentiable expected cost per dimension: the deploy-cost tables, or for latency without a per-op
-    table, the cost model's own `expected_latency_ms` over its lookup table (genocompile.cost.predictor)."""
-    fns: dict[str, Callable] = {d: (lambda alphas, d=d: cost.expected(alphas)[d]) for d in cost.dims}
-    if "latency_ms" not in fns and latency is not None:
+def _expected_fn(cost: DeployCost, latency: Any, network: Any) -> tuple[tuple[str, ...], Callable]:
+    """(dimensions, expected(alphas) -> {dimension: differentiable expected cost}): the deploy-cost tables (all
+    dimensions in one pass), and for latency without a per-op table, the cost model's own
+    `expected_latency_ms` over its lookup table (genocompile.cost.predictor)."""
+    extra: Callable | None = None
+    if "latency_ms" not in cost.dims and latency is not None:
         try:
             from genocompile.cost.predictor import LatencyPredictor, expected_latency_ms
         except ImportError:  # the latency cost model is not installed
-            return fns
-        if isinstance(latency, LatencyPredictor):
-            fns["latency_ms"] = lambda alphas: expected_latency_ms(
-                alphas["normal"].double(), alphas["reduce"].double(), latency, network, cost.ops)
-    return fns
+            LatencyPredictor = None
+        if LatencyPredictor is not None and isinstance(latency, LatencyPredictor):
+            def extra(alphas):
+                return expected_latency_ms(alphas["normal"].double(), alphas["reduce"].double(), latency, network,
+                                           cost.ops)
+
+    def expected(alphas) -> dict[str, torch.Tensor]:
+        out = dict(cost.expected(alphas))
+        if extra is not None:
+            out["latency_ms"] = extra(alphas)
+        return out
+
+    return cost.dims + (("latency_ms",) if extra is not None else ()), expected
 
 
 def _cost_term(cfg: Config, cost: DeployCost, latency: Any, network: Any):
@@ -167,15 +176,20 @@ def _cost_term(cfg: Config, cost: DeployCost, latency: Any, network: Any):
     weights = {d: w for d, w in (("multiadds", cfg.cost_weight), ("latency_ms", cfg.latency_weight)) if w > 0}
     if not weights:
         return None
-    fns = _expected_fns(cost, latency, network)
-    if "latency_ms" in weights and "latency_ms" not in fns:
+    dims, expected = _expected_fn(cost, latency, network)
+    if "latency_ms" in weights and "latency_ms" not in dims:
         raise SearchError("--latency-weight needs a latency model (--latency-model LUT.json) with a per-op "
                           "table or genocompile's latency predictor")
-    uniform = {k: torch.zeros_like(t) for k, t in cost.tables["multiadds"].items()}
-    scale = {d: float(fns[d](uniform)) for d in weights}
+    return relative_cost_term(weights, expected, {k: torch.zeros_like(t) for k, t in cost.tables["multiadds"].items()})
 
-    def term(alphas):
-        return sum(w * fns[d](alphas).to(torch.float64) / scale[d] for d, w in weights.items())
+
+def relative_cost_term(weights: dict[str, float], expected: Callable, uniform: Any) -> Callable:
+    """Σ_d w_d · E_d(arch) / E_d(uniform arch), each dimension's expectation computed once per call."""
+    scale = {d: float(v) for d, v in expected(uniform).items() if d in weights}
+
+    def term(arch):
+        costs = expected(arch)
+        return sum(w * costs[d].to(torch.float64) / scale[d] for d, w in weights.items())
 
     return term
 
@@ -214,10 +228,7 @@ def run_search(options: SearchOptions, progress=None, dist: Dist | None = None) 
     done = 0
     state = checkpoint.load_state(out_dir)
     if state is not None:
-        if state["identity"] != identity:
-            diff = sorted(k for k in identity if state["identity"].get(k) != identity[k])
-            raise SearchError(f"{out_dir} holds a gradient search with other settings ({', '.join(diff)}: "
-                              f"{', '.join(str(state['identity'].get(k)) for k in diff)}); use a new --out")
+        checkpoint.check_identity(out_dir, state, identity)
         model.load_state_dict(state["model"])
         w_opt.load_state_dict(state["w_opt"])
         architect.optimizer.load_state_dict(state["a_opt"])
@@ -233,6 +244,7 @@ def run_search(options: SearchOptions, progress=None, dist: Dist | None = None) 
         return x.contiguous(memory_format=torch.channels_last)
 
     acc = records[-1]["valid_acc"] if records else None
+    last_loss = f" (last epoch's loss {records[-1]['train_loss']:.3f})" if records else ""
     progress.update(done=min(done, options.budget), total=options.budget, best=acc,
                     message=f"resumed at epoch {done}" if done else "starting")
     for epoch in range(done, options.budget):
@@ -242,7 +254,7 @@ def run_search(options: SearchOptions, progress=None, dist: Dist | None = None) 
         # Batches from a generator seeded by (seed, epoch): a resumed epoch sees the batches it would have.
         gen = torch.Generator().manual_seed(cfg.seed * 100003 + epoch)
         w_order, a_order = torch.randperm(n, generator=gen), torch.randperm(len(data.a_x), generator=gen)
-        total_loss = 0.0
+        total_loss = torch.zeros((), device=device)  # summed on the device: one host sync per epoch
         for step in range(steps):
             wi = w_order[(step * cfg.batch_size) % n:][:cfg.batch_size]
             ai = a_order[(step * cfg.batch_size) % len(data.a_x):][:cfg.batch_size]
@@ -262,12 +274,14 @@ def run_search(options: SearchOptions, progress=None, dist: Dist | None = None) 
             w_opt.step()
             for a in model.arch_parameters():
                 a.requires_grad_(True)
-            total_loss += float(loss.detach())
+            total_loss += loss.detach().float()
             progress.update(done=epoch, total=options.budget, best=acc,
-                            message=f"epoch {epoch + 1} step {step + 1}/{steps} loss {float(loss.detach()):.3f}")
+                            message=f"epoch {epoch + 1} step {step + 1}/{steps}" + last_loss)
         acc = _validate(model, data.v_x, data.v_y, cfg.batch_size, cfg, amp)
+        train_loss = float(total_loss) / steps
+        last_loss = f" (last epoch's loss {train_loss:.3f})"
         records.append(history.epoch_record(epoch, model.alphas(), {
-            "train_loss": total_loss / steps, "valid_acc": acc, "lr": lr, "alpha_entropy": _alpha_entropy(model)}))
+            "train_loss": train_loss, "valid_acc": acc, "lr": lr, "alpha_entropy": _alpha_entropy(model)}))
         if dist.is_main:
             checkpoint.save_state(out_dir, {
                 "identity": identity, "epochs": epoch + 1, "model": model.state_dict(), "w_opt": w_opt.state_dict(),
@@ -294,8 +308,8 @@ def run_search(options: SearchOptions, progress=None, dist: Dist | None = None) 
     extra = {"searcher": NAME, "order": cfg.order, "decoded": "bounded" if changes else "argmax",
              "decode_changes": changes, "alpha_entropy": _alpha_entropy(model),
              "history": str(out_dir / history.HISTORY_NAME), "plot": str(out_dir / history.PLOT_NAME)}
-    extra["expected_costs"] = {d: float(fn(alphas))
-                               for d, fn in _expected_fns(cost, constraints.latency, network).items()}
+    expected = _expected_fn(cost, constraints.latency, network)[1]
+    extra["expected_costs"] = {d: float(v) for d, v in expected(alphas).items()}
     best = {"genotype": json.loads(to_json(genotype)), "fitness": acc if acc is not None else float("nan"),
             "costs": {k: float(v) for k, v in costs.items()}}
     return SearchSummary(best=best, evaluated=done, resumed=resumed, extra=extra)
