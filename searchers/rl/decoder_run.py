@@ -13,7 +13,7 @@ Each `--name value` option below sets the field of the same name (see DecoderPro
 from __future__ import annotations
 
 import random
-from dataclasses import fields
+from dataclasses import fields, replace
 
 from genocompile.searchers.driver import check_directory, drive
 from genocompile.searchers.progress import Progress
@@ -35,6 +35,7 @@ DEFAULTS = {
     "rl_algo": "ppo",
     **PROXY_FIELDS,
     "encoder_weights": "",  # a local MobileNetV2 state_dict (encoder or whole segmenter); "" = the teacher's
+    "deploy_input": 0,  # side of the deploy network's (square) input; 0 = the skeleton's default (512)
 }
 
 
@@ -50,6 +51,8 @@ def make_searcher(options: SearchOptions, o: dict, gate: EarlyStopGate, space: D
 def run_decoder(options: SearchOptions, progress: Progress | None = None) -> SearchSummary:
     o = extra_options(options, DEFAULTS, "rl")
     space = get_space(options.space)
+    if o["deploy_input"]:  # the network the result is for: costs, constraints and genotype.json
+        space = replace(space, network={**space.network, "input_size": [o["deploy_input"]] * 2})
     gate = EarlyStopGate(p0=o["early_p0"], decay=o["early_decay"], enabled=bool(o["early_stop"]))
     searcher = make_searcher(options, o, gate, space)
     proxy = DecoderProxySettings(**{k: o[k] for k in PROXY_FIELDS})
@@ -57,7 +60,8 @@ def run_decoder(options: SearchOptions, progress: Progress | None = None) -> Sea
     teacher = options.out_dir / "teacher.pt"
     evaluator = DecoderEvaluator(proxy, str(teacher), shaping, options.constraints, gate, seed=options.seed,
                                  encoder_weights=o["encoder_weights"] or None)
-    identity = {"rl": {k: v for k, v in o.items() if k.startswith(("rl_", "rejection"))}, **evaluator.identity()}
+    identity = {"rl": {k: v for k, v in o.items() if k.startswith(("rl_", "rejection"))}, "deploy": space.network,
+                **evaluator.identity()}
     check_directory(searcher, options, identity)  # refuse another search's DIR before training the teacher
     if not teacher.exists() and progress is not None:
         progress.update(done=0, total=options.budget, best=None, rejected=0, message="training the teacher")
