@@ -113,6 +113,7 @@ def train_teacher(out_dir: str | Path, settings: DecoderProxySettings, seed: int
     buffer = io.BytesIO()
     torch.save({"encoder": model.encoder.state_dict(), "logits": logits, "figures": figures,
                 "seconds": time.perf_counter() - started, "settings": asdict(settings)}, buffer)
+    path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, buffer.getvalue())
     return path
 
