@@ -44,20 +44,20 @@ TEACHER_LAYOUT = "nekrasov_arch0"  # the paper's first published decoder, in a w
 @dataclass(frozen=True)
 class DecoderProxySettings:
     input: int = 32  # image side of the generated shapes
-    classes: int = 4  # background + circle, rectangle, triangle
+    classes: int = 2  # background + circles (up to 4: + rectangles, triangles; 32x32 is too small to learn those fast)
     agg: int = 16  # decoder channels (the deploy network: 64)
     train: int = 256  # generated training images
     valid: int = 64  # generated validation images (another seed)
     batch_size: int = 16
-    stage1_steps: int = 30
-    stage2_steps: int = 30
-    lr: float = 3e-3  # Adam, decoder
+    stage1_steps: int = 20
+    stage2_steps: int = 20
+    lr: float = 1e-2  # Adam, decoder
     encoder_lr: float = 3e-4  # Adam, encoder in stage 2
     aux_weight: float = 0.4
     kd_weight: float = 0.5
     kd_temperature: float = 1.0
     polyak_decay: float = 0.9
-    teacher_steps: int = 200
+    teacher_steps: int = 150
     teacher_agg: int = 32
 
     def proxy(self, genotype: Genotype, agg: int | None = None) -> Genotype:

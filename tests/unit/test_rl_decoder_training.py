@@ -27,8 +27,8 @@ def test_kd_loss_is_zero_for_the_teacher_own_logits_and_positive_otherwise():
 def test_aux_cells_are_in_the_training_loss_and_their_heads_get_gradients():
     g = TINY.proxy(zoo_genotype("nekrasov_arch1"))
     model = build_reference(g, seed=0).train()
-    x, y = torch.randn(2, 3, 32, 32), torch.randint(0, 4, (2, 32, 32))
-    parts = segmentation_loss(model, x, y, torch.randn(2, 4, 32, 32), aux_weight=0.4, kd_weight=0.5)
+    x, y = torch.randn(2, 3, 32, 32), torch.randint(0, TINY.classes, (2, 32, 32))
+    parts = segmentation_loss(model, x, y, torch.randn(2, TINY.classes, 32, 32), aux_weight=0.4, kd_weight=0.5)
     assert set(parts) == {"ce", "aux", "kd", "loss"} and parts["aux"] > 0
     assert torch.allclose(parts["loss"], parts["ce"] + 0.4 * parts["aux"] + 0.5 * parts["kd"])
     parts["loss"].backward()
@@ -68,8 +68,8 @@ def test_reward_is_the_geometric_mean_of_miou_fw_iou_and_pixel_accuracy():
     assert frequency_weighted_iou(confusion) == pytest.approx(float((torch.tensor([10, 4]) / 14 * ious).sum()))
     g = TINY.proxy(zoo_genotype("nekrasov_arch0"))
     model = build_reference(g, seed=0)
-    x, y = torch.randn(4, 3, 32, 32), torch.randint(0, 4, (4, 32, 32))
-    m = evaluate(model, x, y, 4)
+    x, y = torch.randn(4, 3, 32, 32), torch.randint(0, TINY.classes, (4, 32, 32))
+    m = evaluate(model, x, y, TINY.classes)
     assert m["reward"] == pytest.approx((m["miou"] * m["fw_iou"] * m["pixel_accuracy"]) ** (1 / 3))
 
 
@@ -83,7 +83,7 @@ def test_teacher_is_trained_once_per_directory(tmp_path):
     stamp = path.stat().st_mtime_ns
     assert train_teacher(tmp_path, TINY, seed=0) == path and path.stat().st_mtime_ns == stamp
     teacher = torch.load(path, weights_only=True)
-    assert teacher["logits"].shape == (16, 4, 32, 32) and 0 <= teacher["figures"]["miou"] <= 1
+    assert teacher["logits"].shape == (16, TINY.classes, 32, 32) and 0 <= teacher["figures"]["miou"] <= 1
 
 
 def test_the_gate_stops_a_candidate_below_the_average_after_stage_one(tmp_path):
