@@ -88,8 +88,8 @@ def main(argv: list[str] | None = None) -> str:
         f"auxiliary cells on every block) trained on {p.train} generated shapes ({p.classes} classes): stage 1 "
         f"{p.stage1_steps} Adam steps (batch {p.batch_size}) on the decoder with the encoder frozen, the gate, "
         f"stage 2 {p.stage2_steps} steps on everything; loss CE + {p.aux_weight} aux CE + {p.kd_weight} KD; "
-        f"reward = geometric mean of mIoU, fwIoU and pixel accuracy of the Polyak-averaged (EMA {p.polyak_decay}) "
-        f"decoder on {p.valid} validation images. MultiAdds: fvcore, deploy network (21 classes, "
+        f"reward = geometric mean of foreground mIoU, mean accuracy and fwIoU (nas-segm) of the Polyak-averaged "
+        f"(EMA {p.polyak_decay}) decoder on {p.valid} validation images; mIoU below: all classes. MultiAdds: fvcore, deploy network (21 classes, "
         f"{deploy}x{deploy}).", "",
         "| # | layout | reward | mIoU | stage-1 reward | stopped early | deploy MultiAdds | seconds |",
         "|---|---|---|---|---|---|---|---|", *table, "",

@@ -10,8 +10,9 @@ on the generated shapes, trained in two stages with progressive early stopping b
   searcher's EarlyStopGate) may stop a below-average candidate here: its early reward is its reward.
 - Stage 2: `stage2_steps` steps training encoder and decoder; the averaged decoder's reward is final.
 - Every step: CE + auxiliary CE + knowledge distillation from the teacher's logits (segmentation_training).
-- Reward: geometric mean of mIoU, frequency-weighted IoU and pixel accuracy, MnasNet-shaped by the deploy
-  network's cost when a reward target is set (reward.py).
+- Reward: nas-segm's geometric mean of foreground mIoU, mean accuracy and frequency-weighted IoU
+  (segmentation_training.nas_segm_reward), MnasNet-shaped by the deploy network's cost when a reward target
+  is set (reward.py).
 
 The teacher (`teacher.pt` in DIR: its weights, its logits on the training images and its validation
 figures) is trained once per search and written atomically, so a resumed search reuses it. An evaluator is

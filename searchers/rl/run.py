@@ -67,7 +67,7 @@ def make_searcher(options: SearchOptions, o: dict, gate: EarlyStopGate) -> RLSea
     space = get_space(options.space)
     if not hasattr(space, "skeleton") or not hasattr(space, "steps"):
         raise SearchError(f"--searcher rl writes cell genotypes; space {options.space!r} is not a cell space "
-                          f"(use darts-cifar or darts-imagenet)")
+                          f"(use darts-cifar, darts-imagenet, or nas-segm for decoder layouts)")
     settings = RLSettings(algo=o["rl_algo"], batch=o["rl_batch"], ops=o["rl_ops"], steps=space.steps,
                           temperature=o["rl_temperature"] or None, tanh_constant=o["rl_tanh"] or None,
                           rejection_reward=o["rejection_reward"], policy=policy_settings(o))

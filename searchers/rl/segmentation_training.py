@@ -5,8 +5,9 @@
   distillation loss against a teacher's logits;
 - Polyak averaging: an exponential moving average of the decoder's weights (and BN statistics), updated
   after every step; the averaged decoder is what is evaluated (the original's `--dec-polyak`);
-- the reward: the geometric mean of mIoU, frequency-weighted IoU and pixel accuracy on validation (the
-  original's `compute_reward`).
+- the reward: the geometric mean of mean IoU, mean accuracy and frequency-weighted IoU over the foreground
+  classes present in the validation labels (the original's `engine/inference.py` `validate`: background,
+  class 0, is left out, which keeps an all-background prediction from scoring well).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from genocompile.data.metrics import IGNORE_INDEX, MeanIoU
+from genocompile.data.metrics import IGNORE_INDEX, MeanIoU, iou_per_class
 
 
 def kd_loss(student: torch.Tensor, teacher: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
@@ -84,6 +85,19 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, num_classes: in
         m = metric.compute()
     finally:
         model.decoder = own
-    figures = [max(0.0, v) for v in (m["miou"], m["fw_iou"], m["pixel_accuracy"])]
-    return {"miou": m["miou"], "fw_iou": m["fw_iou"], "pixel_accuracy": m["pixel_accuracy"],
-            "reward": (figures[0] * figures[1] * figures[2]) ** (1 / 3)}
+    return {"miou": m["miou"], "pixel_accuracy": m["pixel_accuracy"], **nas_segm_reward(metric.confusion)}
+
+
+def nas_segm_reward(confusion: torch.Tensor) -> dict[str, float]:
+    """Foreground mIoU, mean accuracy and frequency-weighted IoU (classes 1.. with labelled pixels), and their
+    geometric mean, the reward (0 when no foreground pixel is labelled)."""
+    confusion = confusion.double()
+    pixels = confusion.sum(1)[1:]
+    present = pixels > 0
+    if not present.any():
+        return {"fg_miou": 0.0, "fg_macc": 0.0, "fg_fwiou": 0.0, "reward": 0.0}
+    ious = iou_per_class(confusion)[1:][present]
+    accs = (confusion.diagonal()[1:] / pixels.clamp(min=1))[present]
+    figures = {"fg_miou": float(ious.mean()), "fg_macc": float(accs.mean()),
+               "fg_fwiou": float((ious * pixels[present]).sum() / pixels[present].sum())}
+    return {**figures, "reward": (figures["fg_miou"] * figures["fg_macc"] * figures["fg_fwiou"]) ** (1 / 3)}

@@ -9,7 +9,8 @@ from genocompile.models import build_reference
 from genocompile.searchers.rl.decoder_evaluation import DecoderEvaluator, DecoderProxySettings, train_teacher
 from genocompile.searchers.rl.early_stop import EarlyStopGate
 from genocompile.searchers.rl.reward import RewardShaping
-from genocompile.searchers.rl.segmentation_training import evaluate, kd_loss, polyak, segmentation_loss
+from genocompile.searchers.rl.segmentation_training import (evaluate, kd_loss, nas_segm_reward, polyak,
+                                                           segmentation_loss)
 
 TINY = DecoderProxySettings(train=16, valid=8, batch_size=4, stage1_steps=2, stage2_steps=2, teacher_steps=2,
                             agg=8, teacher_agg=8)
@@ -62,15 +63,24 @@ def test_polyak_average_is_the_hand_computed_ema():
     assert not torch.allclose(got["0.weight"], net.state_dict()["0.weight"])  # an average, not a copy
 
 
-def test_reward_is_the_geometric_mean_of_miou_fw_iou_and_pixel_accuracy():
-    confusion = torch.tensor([[8, 2], [1, 3]])
-    ious = torch.tensor([8 / 11, 3 / 6], dtype=torch.float64)
-    assert frequency_weighted_iou(confusion) == pytest.approx(float((torch.tensor([10, 4]) / 14 * ious).sum()))
+def test_reward_is_nas_segm_geometric_mean_over_the_foreground_classes():
+    # rows = label, columns = prediction; class 0 is background and is left out of the reward
+    confusion = torch.tensor([[50, 2, 3], [4, 8, 0], [1, 1, 6]])
+    iou1, iou2 = 8 / (12 + 11 - 8), 6 / (8 + 9 - 6)
+    acc1, acc2 = 8 / 12, 6 / 8
+    fw = (iou1 * 12 + iou2 * 8) / 20
+    r = nas_segm_reward(confusion)
+    assert r["fg_miou"] == pytest.approx((iou1 + iou2) / 2) and r["fg_macc"] == pytest.approx((acc1 + acc2) / 2)
+    assert r["fg_fwiou"] == pytest.approx(fw)
+    assert r["reward"] == pytest.approx(((iou1 + iou2) / 2 * (acc1 + acc2) / 2 * fw) ** (1 / 3))
+    all_background = torch.tensor([[50, 0, 0], [12, 0, 0], [8, 0, 0]])
+    assert nas_segm_reward(all_background)["reward"] == 0.0  # 70% pixel accuracy, but nothing found
+    assert frequency_weighted_iou(confusion) > 0
     g = TINY.proxy(zoo_genotype("nekrasov_arch0"))
     model = build_reference(g, seed=0)
     x, y = torch.randn(4, 3, 32, 32), torch.randint(0, TINY.classes, (4, 32, 32))
     m = evaluate(model, x, y, TINY.classes)
-    assert m["reward"] == pytest.approx((m["miou"] * m["fw_iou"] * m["pixel_accuracy"]) ** (1 / 3))
+    assert m["reward"] == pytest.approx((m["fg_miou"] * m["fg_macc"] * m["fg_fwiou"]) ** (1 / 3))
 
 
 def _evaluator(tmp_path, gate):
