@@ -204,6 +204,8 @@ class RLSearcher:
         else:
             weights, history, curve = _decode(state["weights"]), state["history"], state["curve"]
             self._encoded = (state["updates"], state["weights"])
+            if self.store is not None:  # a DIR from before the store: from now on its state lives there
+                self.store.migrate(weights, history[:len(history) - len(state["buffer"])], curve)
         if weights is not None:
             self.controller.load_state_dict(weights["controller"])
             self.policy.optimizer.load_state_dict(weights["optimizer"])

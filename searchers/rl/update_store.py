@@ -35,14 +35,31 @@ class UpdateStore:
         return self.directory / f"update_{k:06d}.json"
 
     def save(self, k: int, weights: dict[str, Any], delta: dict[str, Any]) -> None:
+        self.save_delta(k, delta)
+        self.save_weights(k, weights)
+
+    def save_delta(self, k: int, delta: dict[str, Any]) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        write_atomic(self._update(k), json.dumps(delta).encode())
+
+    def save_weights(self, k: int, weights: dict[str, Any]) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         buffer = io.BytesIO()
         torch.save(weights, buffer)
-        write_atomic(self._update(k), json.dumps(delta).encode())
         write_atomic(self._weights(k), buffer.getvalue())
         stale = self._weights(k - 2)
         if stale.exists():
             stale.unlink()
+
+    def migrate(self, weights: dict[str, Any] | None, history: list, curve: list[dict]) -> None:
+        """Write a state that carried everything itself (a DIR from before this store) as per-update files:
+        update i's samples are the history between the curve's sample counts of updates i-1 and i."""
+        start = 0
+        for k, entry in enumerate(curve, start=1):
+            self.save_delta(k, {"history": [list(h) for h in history[start:entry["samples"]]], "curve": entry})
+            start = entry["samples"]
+        if weights is not None and curve:
+            self.save_weights(len(curve), weights)
 
     def load(self, k: int) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """Weights after update k (None for k = 0) and the deltas of updates 1..k in order."""

@@ -73,3 +73,20 @@ def test_a_state_whose_update_files_are_gone_is_refused(tmp_path):
     (tmp_path / "update_000001.json").unlink()
     with pytest.raises(SearchError, match="update_000001.json is missing"):
         searcher(tmp_path).load_state_dict(state)
+
+
+def test_a_state_that_carries_everything_moves_into_the_store_on_resume(tmp_path):
+    old = searcher(None)  # the format DIRs were written in before DIR/rl_state
+    for _ in range(4):
+        step(old)
+    inline = json.loads(json.dumps(old.state_dict()))
+    assert "weights" in inline and old.policy.updates == 2
+
+    resumed = searcher(tmp_path)
+    resumed.load_state_dict(inline)
+    step(resumed)
+    again = searcher(tmp_path)
+    again.load_state_dict(json.loads(json.dumps(resumed.state_dict())))  # now in the store's format
+    assert again.history == resumed.history and again.curve == resumed.curve
+    for key, value in resumed.controller.state_dict().items():
+        assert torch.equal(again.controller.state_dict()[key], value), key
