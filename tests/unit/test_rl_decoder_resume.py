@@ -90,3 +90,16 @@ def test_a_state_that_carries_everything_moves_into_the_store_on_resume(tmp_path
     assert again.history == resumed.history and again.curve == resumed.curve
     for key, value in resumed.controller.state_dict().items():
         assert torch.equal(again.controller.state_dict()[key], value), key
+
+
+def test_layouts_over_a_multiadds_bound_are_told_as_penalties_never_asked(tmp_path):
+    from genocompile.cost.constraints import Constraints
+
+    space = DecoderLayoutSpace(network={"skeleton": "nas-segm", "input_size": [64, 64]})
+    limit = 60_000_000  # at 64x64 the layouts span about 40M to 200M MultiAdds
+    constraints = Constraints(max_multiadds=limit)
+    s = RLSearcher(RLSettings(algo="ppo", batch=4), random.Random(0), seed=0, space=space, state_dir=tmp_path,
+                   constraints=constraints)
+    asked = s.ask(3)
+    assert all(constraints.costs(g)["multiadds"] <= limit for g in asked)
+    assert s.rejected > 0 and all(src == "rejected" for _, src in s.history)
