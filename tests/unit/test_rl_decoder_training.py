@@ -108,3 +108,25 @@ def test_the_gate_stops_a_candidate_below_the_average_after_stage_one(tmp_path):
     low = EarlyStopGate(p0=0.0, enabled=True)
     low.observe(-1.0)  # every reward is above this average: no stop
     assert not _evaluator(tmp_path, low)(g).metrics["stopped_early"]
+
+
+def test_pretrained_encoder_weights_from_a_local_file_start_the_teacher(tmp_path):
+    from dataclasses import replace
+
+    from genocompile.models.mobilenetv2 import MobileNetV2Encoder
+
+    torch.manual_seed(3)
+    encoder = MobileNetV2Encoder()
+    torch.save(encoder.state_dict(), tmp_path / "mobilenetv2.pt")
+    path = train_teacher(tmp_path / "dir", replace(TINY, teacher_steps=0), seed=0,
+                         encoder_weights=str(tmp_path / "mobilenetv2.pt"))
+    state = torch.load(path, weights_only=True)["encoder"]
+    assert all(torch.equal(state[k], v) for k, v in encoder.state_dict().items())  # no step taken: as loaded
+
+
+def test_missing_encoder_weights_are_a_one_line_error(tmp_path, capsys):
+    from genocompile.cli.main import main
+
+    assert main(["search", "--searcher", "rl", "--space", "nas-segm", "--budget", "1", "--out", str(tmp_path),
+                 "--encoder-weights", str(tmp_path / "missing.pt")]) != 0
+    assert "no checkpoint file at" in capsys.readouterr().err
