@@ -8,3 +8,4 @@ from genocompile.searchers import chain_space  # noqa: E402,F401
 from genocompile.searchers import evolution_run  # noqa: E402,F401
 from genocompile.searchers.rl import run as rl_run  # noqa: E402,F401
 from genocompile.searchers import gradient  # noqa: E402,F401
+from genocompile.searchers.rl import decoder_run  # noqa: E402,F401  (the decoder space and its RL wiring)

@@ -1,4 +1,4 @@
-"""Segmentation metrics from a confusion matrix: per-class IoU, mean IoU, pixel accuracy.
+"""Segmentation metrics from a confusion matrix: per-class IoU, mean IoU, frequency-weighted IoU, pixel accuracy.
 
 Conventions (those of the Cityscapes and DeepLab evaluations): pixels whose label is the ignore index
 count nowhere; IoU_c = TP / (TP + FP + FN); a class that appears in neither labels nor predictions has
@@ -53,6 +53,16 @@ def pixel_accuracy(confusion: torch.Tensor) -> float:
     return float(confusion.diagonal().sum() / total) if total > 0 else float("nan")
 
 
+def frequency_weighted_iou(confusion: torch.Tensor) -> float:
+    """Sum over classes of (the class's share of labelled pixels) x IoU; NaN if no pixel was counted."""
+    confusion = confusion.double()
+    total = confusion.sum()
+    if total <= 0:
+        return float("nan")
+    ious = iou_per_class(confusion).nan_to_num(0.0)  # a class absent from the labels has weight 0
+    return float((confusion.sum(1) / total * ious).sum())
+
+
 class MeanIoU:
     """Accumulates a confusion matrix over batches: `update(pred, target)` then `compute()`."""
 
@@ -66,4 +76,4 @@ class MeanIoU:
 
     def compute(self) -> dict:
         return {"miou": mean_iou(self.confusion), "pixel_accuracy": pixel_accuracy(self.confusion),
-                "iou": iou_per_class(self.confusion).tolist()}
+                "fw_iou": frequency_weighted_iou(self.confusion), "iou": iou_per_class(self.confusion).tolist()}

@@ -1,4 +1,14 @@
-"""The controller: an LSTM that writes a cell genotype one decision at a time, as in NASNet (Zoph et al. 2018).
+"""The controller: an LSTM that writes a genotype one decision at a time, as in NASNet (Zoph et al. 2018).
+
+It runs on any space that lists its decisions (`space.decisions()`: (kind, size) pairs, kind "input" or
+"op") and turns actions into genotypes (`to_genotype` / `to_actions`). Two walks over the decisions:
+
+- cell spaces (`space.anchored`, the DARTS/NASNet `CellSpace` below): inputs by attention over anchors;
+- any other space (e.g. the decoder layout, `decoder_space.py`): one LSTM step per decision, each input
+  decision with its own softmax head sized to its choices (nas-segm-pytorch `micro_controllers.py`:
+  `conn_fcs`, `ctx_fcs`), ops from one shared op head, the chosen option's embedding fed back (the original
+  feeds back the LSTM output, so a choice never conditions the next; ENAS feeds the choice, as here).
+  `space.warmup` LSTM steps run first (nas-segm: one per encoder output, the feature pool's anchors).
 
 For each cell (normal, then reduction) and each intermediate node, four decisions in NASNet's order:
 input 1, input 2 (which earlier state each branch reads), op 1, op 2. The decision sequence is fixed by the
@@ -18,7 +28,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -43,6 +53,8 @@ class CellSpace:
     steps: int = 4
     distinct_inputs: bool = False  # NASNet and ENAS allow a node to read one state twice
     network: dict = field(default_factory=lambda: {"skeleton": "darts-cifar"})
+
+    anchored = True  # inputs are picked by attention over the states' anchors (the controller's cell walk)
 
     @property
     def length(self) -> int:
@@ -95,20 +107,27 @@ class Rollout:
     entropy: torch.Tensor
 
 
-class CellController(nn.Module):
-    def __init__(self, space: CellSpace, lstm_size: int = 64, temperature: float | None = 5.0,
+class Controller(nn.Module):
+    def __init__(self, space: Any, lstm_size: int = 64, temperature: float | None = 5.0,
                  tanh_constant: float | None = 1.5):
         super().__init__()
         self.space, self.lstm_size = space, lstm_size
         self.temperature, self.tanh_constant = temperature, tanh_constant
+        self.anchored = bool(getattr(space, "anchored", False))
         self.lstm = nn.LSTMCell(lstm_size, lstm_size)
         self.g_emb = nn.Parameter(torch.randn(1, lstm_size) * 0.1)  # the first input
         self.op_emb = nn.Embedding(len(space.ops), lstm_size)
         self.op_logits = nn.Linear(lstm_size, len(space.ops))
-        # Attention over anchors (ENAS): v^T tanh(W_anchor a_j + W_query h).
-        self.w_anchor = nn.Linear(lstm_size, lstm_size, bias=False)
-        self.w_query = nn.Linear(lstm_size, lstm_size, bias=False)
-        self.v_attn = nn.Linear(lstm_size, 1, bias=False)
+        if self.anchored:
+            # Attention over anchors (ENAS): v^T tanh(W_anchor a_j + W_query h).
+            self.w_anchor = nn.Linear(lstm_size, lstm_size, bias=False)
+            self.w_query = nn.Linear(lstm_size, lstm_size, bias=False)
+            self.v_attn = nn.Linear(lstm_size, 1, bias=False)
+        else:
+            # One head and one feedback embedding per input decision (its own number of choices).
+            inputs = [size for kind, size in space.decisions() if kind == "input"]
+            self.input_logits = nn.ModuleList(nn.Linear(lstm_size, size) for size in inputs)
+            self.input_emb = nn.ModuleList(nn.Embedding(size, lstm_size) for size in inputs)
         for p in self.parameters():  # ENAS initialises the controller uniformly in [-0.1, 0.1]
             nn.init.uniform_(p, -0.1, 0.1)
 
@@ -124,6 +143,30 @@ class CellController(nn.Module):
         chosen = torch.zeros(batch, self.space.length, dtype=torch.long) if actions is None else actions
         log_prob = torch.zeros(batch)
         entropy = torch.zeros(batch)
+        walk = self._walk_cells if self.anchored else self._walk_decisions
+        walk(batch, chosen, actions is None, rng, log_prob, entropy)
+        return Rollout(chosen, log_prob, entropy)
+
+    def _walk_decisions(self, batch: int, chosen: torch.Tensor, sampling: bool, rng: random.Random | None,
+                        log_prob: torch.Tensor, entropy: torch.Tensor) -> None:
+        h = c = torch.zeros(batch, self.lstm_size)
+        x = self.g_emb.expand(batch, -1)
+        for _ in range(getattr(self.space, "warmup", 0)):
+            h, c = self.lstm(x, (h, c))
+            x = h
+        n_input = 0
+        for t, (kind, _size) in enumerate(self.space.decisions()):
+            h, c = self.lstm(x, (h, c))
+            if kind == "op":
+                head, embedding = self.op_logits, self.op_emb
+            else:
+                head, embedding = self.input_logits[n_input], self.input_emb[n_input]
+                n_input += 1
+            pick = self._decide(self._clip(head(h)), chosen, t, sampling, rng, log_prob, entropy)
+            x = embedding(pick)
+
+    def _walk_cells(self, batch: int, chosen: torch.Tensor, sampling: bool, rng: random.Random | None,
+                    log_prob: torch.Tensor, entropy: torch.Tensor) -> None:
         rows = torch.arange(batch)
         t = 0
         for _ in CELL_KINDS:
@@ -143,20 +186,18 @@ class CellController(nn.Module):
                     logits = self._clip(self.v_attn(torch.tanh(keys + self.w_query(h)[:, None])).squeeze(-1))
                     if branch == 1 and self.space.distinct_inputs:
                         logits = logits.masked_fill(F.one_hot(first, logits.shape[1]).bool(), float("-inf"))
-                    pick = self._decide(logits, chosen, t, actions is None, rng, log_prob, entropy)
+                    pick = self._decide(logits, chosen, t, sampling, rng, log_prob, entropy)
                     first = pick
                     x = torch.stack(anchors, 1)[rows, pick]
                     t += 1
                 for _branch in range(2):  # op 1, op 2
                     h, c = self.lstm(x, (h, c))
-                    pick = self._decide(self._clip(self.op_logits(h)), chosen, t, actions is None, rng, log_prob,
-                                        entropy)
+                    pick = self._decide(self._clip(self.op_logits(h)), chosen, t, sampling, rng, log_prob, entropy)
                     x = self.op_emb(pick)
                     t += 1
                 h, c = self.lstm(x, (h, c))  # the new node's anchor
                 anchors.append(h)
                 anchor_keys.append(self.w_anchor(h))
-        return Rollout(chosen, log_prob, entropy)
 
     @staticmethod
     def _decide(logits: torch.Tensor, chosen: torch.Tensor, t: int, sampling: bool, rng: random.Random | None,
@@ -181,3 +222,6 @@ class CellController(nn.Module):
     def score(self, actions: torch.Tensor | Sequence[Sequence[int]]) -> Rollout:
         actions = torch.as_tensor(actions, dtype=torch.long).reshape(-1, self.space.length)
         return self._run(actions.shape[0], actions.clone(), None)
+
+
+CellController = Controller  # the name the DARTS cell search has always used

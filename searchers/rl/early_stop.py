@@ -54,10 +54,11 @@ def coin(genotype_hash: str, seed: int) -> float:
     return int.from_bytes(digest[:8], "big") / 2 ** 64
 
 
-def saved_compute(metrics: list[dict]) -> dict[str, float]:
-    """Training epochs the gate saved over the evaluations' metrics (`epochs_run`, `epochs_full`)."""
-    run = sum(m.get("epochs_run", 0) for m in metrics)
-    full = sum(m.get("epochs_full", 0) for m in metrics)
+def saved_compute(metrics: list[dict], unit: str = "epochs") -> dict[str, float]:
+    """Training the gate saved over the evaluations' metrics (`{unit}_run`, `{unit}_full`: epochs, or steps
+    for the decoder search)."""
+    run = sum(m.get(f"{unit}_run", 0) for m in metrics)
+    full = sum(m.get(f"{unit}_full", 0) for m in metrics)
     stopped = sum(1 for m in metrics if m.get("stopped_early"))
-    return {"stopped_early": stopped, "epochs_run": run, "epochs_full": full,
+    return {"stopped_early": stopped, f"{unit}_run": run, f"{unit}_full": full,
             "saved_fraction": (1 - run / full) if full else 0.0}

@@ -19,7 +19,7 @@ from torch import nn
 
 from genocompile.errors import SearchError
 from genocompile.registry import Registry
-from genocompile.searchers.rl.controller import CellController
+from genocompile.searchers.rl.controller import Controller
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class PolicySettings:
 class PolicyUpdate:
     """Shared parts: the optimizer, the EMA baseline and the update statistics."""
 
-    def __init__(self, controller: CellController, settings: PolicySettings = PolicySettings()):
+    def __init__(self, controller: Controller, settings: PolicySettings = PolicySettings()):
         self.controller, self.settings = controller, settings
         self.optimizer = torch.optim.Adam(controller.parameters(), lr=settings.lr)
         self.baseline: float | None = None
@@ -114,5 +114,5 @@ class PPO(PolicyUpdate):
                 "clipped": float(((ratio - 1).abs() > eps).float().mean())}
 
 
-def make_policy(algo: str, controller: CellController, settings: PolicySettings = PolicySettings()) -> PolicyUpdate:
+def make_policy(algo: str, controller: Controller, settings: PolicySettings = PolicySettings()) -> PolicyUpdate:
     return POLICIES.get_or_raise(algo)(controller, settings)

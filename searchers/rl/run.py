@@ -3,6 +3,9 @@ evaluation, wired into the framework's driver (journal, resume, constraint rejec
 
 `--budget` counts sampled candidates that are evaluated; cells the controller proposes again (reward
 reused) or over a `--max-*` bound (told as a penalty) are free samples for the policy and do not count.
+
+Spaces of another family run their own wiring, registered in `FAMILY_RUNS` (the decoder layout:
+`decoder_run.py`).
 """
 from __future__ import annotations
 
@@ -21,6 +24,9 @@ from genocompile.searchers.rl.policy import PolicySettings
 from genocompile.searchers.rl.reward import RewardShaping
 from genocompile.searchers.rl.searcher import RLSearcher, RLSettings
 from genocompile.searchers.spaces import get_space
+
+FAMILY_RUNS: dict = {}  # space family -> run(options, progress) for spaces that are not DARTS cells
+STATE_DIR = "rl_state"  # DIR/rl_state: the controller's weights and reward history, per policy update
 
 DEFAULTS = {
     "rl_algo": "reinforce",  # reinforce | ppo
@@ -61,19 +67,20 @@ def make_searcher(options: SearchOptions, o: dict, gate: EarlyStopGate) -> RLSea
     space = get_space(options.space)
     if not hasattr(space, "skeleton") or not hasattr(space, "steps"):
         raise SearchError(f"--searcher rl writes cell genotypes; space {options.space!r} is not a cell space "
-                          f"(use darts-cifar or darts-imagenet)")
-    policy = PolicySettings(lr=o["rl_lr"], entropy_weight=o["rl_entropy"], ppo_epochs=o["rl_ppo_epochs"],
-                            ppo_clip=o["rl_ppo_clip"])
+                          f"(use darts-cifar, darts-imagenet, or nas-segm for decoder layouts)")
     settings = RLSettings(algo=o["rl_algo"], batch=o["rl_batch"], ops=o["rl_ops"], steps=space.steps,
                           temperature=o["rl_temperature"] or None, tanh_constant=o["rl_tanh"] or None,
-                          rejection_reward=o["rejection_reward"], policy=policy)
+                          rejection_reward=o["rejection_reward"], policy=policy_settings(o))
     constraints = options.constraints if options.constraints.active else None
     return RLSearcher(settings, random.Random(options.seed), network=network_to_dict(space.network),
-                      constraints=constraints, gate=gate, seed=options.seed)
+                      constraints=constraints, gate=gate, seed=options.seed, state_dir=options.out_dir / STATE_DIR)
 
 
 @register_searcher("rl")
 def run(options: SearchOptions, progress: Progress | None = None) -> SearchSummary:
+    family = getattr(get_space(options.space), "family", "cell")
+    if family in FAMILY_RUNS:
+        return FAMILY_RUNS[family](options, progress)
     o = extra_options(options, DEFAULTS, "rl")
     gate = EarlyStopGate(p0=o["early_p0"], decay=o["early_decay"], enabled=bool(o["early_stop"]))
     searcher = make_searcher(options, o, gate)
@@ -85,14 +92,24 @@ def run(options: SearchOptions, progress: Progress | None = None) -> SearchSumma
     identity = {"rl": {k: v for k, v in o.items() if k.startswith(("rl_", "rejection"))}, **evaluator.identity()}
     summary = drive(searcher, evaluator, options, progress, settings=identity)
     curve = write_reward_curve(options.out_dir, searcher.history, searcher.curve, o["rl_algo"])
-    first, last = _window_means(searcher.history)
-    extra = {**summary.extra, "rl": {
-        "algo": o["rl_algo"], "policy_updates": searcher.policy.updates, "baseline": searcher.policy.baseline,
-        "samples": len(searcher.history), "rejected_by_controller": searcher.rejected,
-        "reused_rewards": sum(1 for _, s in searcher.history if s == "cached"),
-        "mean_reward_first": first, "mean_reward_last": last,
-        "early_stopping": saved_compute(searcher.metrics), "reward_curve": str(curve) if curve else None}}
+    extra = {**summary.extra, "rl": {**controller_figures(searcher, o["rl_algo"]),
+                                     "early_stopping": saved_compute(searcher.metrics),
+                                     "reward_curve": str(curve) if curve else None}}
     return SearchSummary(best=summary.best, evaluated=summary.evaluated, resumed=summary.resumed, extra=extra)
+
+
+def policy_settings(o: dict) -> PolicySettings:
+    return PolicySettings(lr=o["rl_lr"], entropy_weight=o["rl_entropy"], ppo_epochs=o["rl_ppo_epochs"],
+                          ppo_clip=o["rl_ppo_clip"])
+
+
+def controller_figures(searcher: RLSearcher, algo: str) -> dict:
+    """What the summary reports of the controller: updates, baseline, samples and how the reward moved."""
+    first, last = _window_means(searcher.history)
+    return {"algo": algo, "policy_updates": searcher.policy.updates, "baseline": searcher.policy.baseline,
+            "samples": len(searcher.history), "rejected_by_controller": searcher.rejected,
+            "reused_rewards": sum(1 for _, s in searcher.history if s == "cached"),
+            "mean_reward_first": first, "mean_reward_last": last}
 
 
 def _window_means(history: list[tuple[float, str]]) -> tuple[float | None, float | None]:
