@@ -17,11 +17,12 @@ import random
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import torch
 from torch import nn
 
+from genocompile.atomic import save_torch
 from genocompile.data.classification import ClassificationData
 from genocompile.genotype import CellGenotype, Genotype
 from genocompile.ops.darts_modules import FactorizedReduce, ReLUConvBN
@@ -125,12 +126,6 @@ def build_supernet(space, settings: OneShotSettings, num_classes: int) -> nn.Mod
     return space.supernet(settings, num_classes)
 
 
-def _save_atomic(obj: Any, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def train_supernet(space, data_name: str | None, seed: int, settings: OneShotSettings, out_dir: Path,
                    report: Callable[[str], None] = lambda message: None) -> Path:
     """Train (or finish training) the supernet in DIR/supernet.pt; returns its path. Resumes at the last
@@ -167,7 +162,7 @@ def train_supernet(space, data_name: str | None, seed: int, settings: OneShotSet
             torch.manual_seed(seed + epoch)
             loss = train_epoch(model, data, settings.batch_size, optimizer, scheduler, generator, step=sample_path)
         epoch += 1
-        _save_atomic({"space": space.name, "settings": asdict(settings), "epoch": epoch, "model": model.state_dict(),
+        save_torch({"space": space.name, "settings": asdict(settings), "epoch": epoch, "model": model.state_dict(),
                       "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                       "generator": generator.get_state(), "rng": rng_state(rng)}, path)
         report(f"supernet epoch {epoch}/{settings.epochs}: loss {loss:.3f} ({time.perf_counter() - started:.1f}s)")

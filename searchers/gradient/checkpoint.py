@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from genocompile.searchers.output import write_atomic
+from genocompile.atomic import write_bytes
 
 STATE_NAME = "gradient_state.pt"
 
@@ -36,7 +36,7 @@ def save_state(out_dir: Path, state: dict[str, Any]) -> Path:
     path = Path(out_dir) / STATE_NAME
     buffer = io.BytesIO()
     torch.save(state, buffer)
-    write_atomic(path, buffer.getvalue())
+    write_bytes(path, buffer.getvalue())
     return path
 
 
