@@ -20,16 +20,22 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+from genocompile.searchers.evaluation import (
+    accuracy,
+    make_optimizer,
+    proxy_data,
+    steps_per_epoch,
+    train_epoch,
+)
+from genocompile.searchers.protocol import EvalResult, rng_state, set_rng_state
 from torch import nn
 
 from genocompile.atomic import save_torch
 from genocompile.data.classification import ClassificationData
 from genocompile.genotype import CellGenotype, Genotype
+from genocompile.genotype.network import darts_reduction_cells
 from genocompile.ops.darts_modules import FactorizedReduce, ReLUConvBN
 from genocompile.ops.table import get_op
-from genocompile.searchers.evaluation import (accuracy, make_optimizer, proxy_data, steps_per_epoch,
-                                              train_epoch)
-from genocompile.searchers.protocol import EvalResult, rng_state, set_rng_state
 
 SUPERNET_NAME = "supernet.pt"
 
@@ -104,7 +110,7 @@ class DartsSupernet(nn.Module):
         c_prev_prev, c_prev, c_curr, reduction_prev = c_stem, c_stem, c, False
         self.cells = nn.ModuleList()
         for i in range(layers):
-            reduction = i in (layers // 3, 2 * layers // 3)
+            reduction = i in darts_reduction_cells(layers)
             c_curr = c_curr * 2 if reduction else c_curr
             self.cells.append(SuperCell(ops, steps, c_prev_prev, c_prev, c_curr, reduction, reduction_prev))
             c_prev_prev, c_prev, reduction_prev = c_prev, steps * c_curr, reduction

@@ -26,7 +26,14 @@ from typing import Any, Callable
 import torch
 
 from genocompile.atomic import stale_temps
-from genocompile.cost.blocks import Block, compile_graph, compile_optimized, example_inputs, network_blocks, optimized
+from genocompile.cost.blocks import (
+    Block,
+    compile_graph,
+    compile_optimized,
+    example_inputs,
+    network_blocks,
+    optimized,
+)
 from genocompile.cost.lut import LUT, lut_key, read_lut
 from genocompile.cost.measure import interleaved_ms, time_callable
 from genocompile.errors import CostModelError
