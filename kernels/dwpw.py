@@ -108,5 +108,9 @@ def relu_dwpw(x, dw_weight, weight, bias=None, stride=(1, 1), padding=(0, 0), di
     return out
 
 
+def supports(attrs) -> bool:
+    return attrs.get("act") in (None, "relu")  # relu6 (which fuse_conv_relu may fuse) stays on the torch path
+
+
 register_kernel(KernelEntry("dwpw_conv", "cuda", (torch.float32, torch.float16, torch.bfloat16), relu_dwpw,
-                            reference, "ReLU -> depthwise -> pointwise -> bias -> act in one kernel"))
+                            reference, "ReLU -> depthwise -> pointwise -> bias -> act in one kernel", supports))

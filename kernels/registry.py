@@ -9,9 +9,13 @@ from __future__ import annotations
 import importlib.util
 import os
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 import torch
+
+
+def _any_attrs(attrs: Mapping[str, Any]) -> bool:
+    return True
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,9 @@ class KernelEntry:
     run: Callable
     reference: Callable  # the torch function it must equal
     doc: str
+    # Whether the kernel computes a node with these IR attributes (e.g. its fused activation): a pass may put
+    # attributes on a pattern that the kernel does not implement, and then the torch path must run it.
+    supports: Callable[[Mapping[str, Any]], bool] = _any_attrs
 
 
 KERNELS: dict[tuple[str, str], KernelEntry] = {}
@@ -43,8 +50,10 @@ def interpreting() -> bool:
     return os.environ.get("TRITON_INTERPRET") == "1"
 
 
-def find_kernel(pattern: str, device: str | torch.device, dtype: torch.dtype) -> KernelEntry | None:
-    """The registered kernel for `pattern` on `device` in `dtype`, if it can run here; else None."""
+def find_kernel(pattern: str, device: str | torch.device, dtype: torch.dtype,
+                attrs: Mapping[str, Any] | None = None) -> KernelEntry | None:
+    """The registered kernel for `pattern` on `device` in `dtype` (and for a node with `attrs`), if it can run
+    here; else None."""
     device = torch.device(device).type
     if not triton_available() or (device == "cuda" and not torch.cuda.is_available()):
         return None
@@ -52,7 +61,9 @@ def find_kernel(pattern: str, device: str | torch.device, dtype: torch.dtype) ->
         return None
     _load_kernels()
     entry = KERNELS.get((pattern, "cuda"))
-    return entry if entry is not None and dtype in entry.dtypes else None
+    if entry is None or dtype not in entry.dtypes or not entry.supports(attrs or {}):
+        return None
+    return entry
 
 
 def _load_kernels() -> None:

@@ -11,6 +11,7 @@ Both are pure ask/tell: constraint violators are dropped and replaced by the dri
 """
 from __future__ import annotations
 
+import heapq
 import random
 from collections import deque
 from typing import Any, Sequence
@@ -61,12 +62,13 @@ class DetNASEvolution:
         self.seen: list[tuple[Genotype, float]] = []
 
     def ask(self, n: int) -> list[Genotype]:
-        return [self._one() for _ in range(n)]
+        # The top-k only change in tell(): pick them once per ask (ties: the earlier evaluation first).
+        parents = [g for g, _ in heapq.nlargest(self.top_k, self.seen, key=lambda c: c[1])]
+        return [self._one(parents) for _ in range(n)]
 
-    def _one(self) -> Genotype:
+    def _one(self, parents: list[Genotype]) -> Genotype:
         if len(self.seen) < self.population_size:
             return self.space.sample(self.rng)
-        parents = [g for g, _ in sorted(self.seen, key=lambda c: -c[1])[:self.top_k]]
         if len(parents) > 1 and self.rng.random() < self.crossover_fraction:
             a, b = self.rng.sample(parents, 2)
             return self.space.crossover(a, b, self.rng)

@@ -17,18 +17,25 @@ import random
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import torch
+from genocompile.searchers.evaluation import (
+    accuracy,
+    make_optimizer,
+    proxy_data,
+    steps_per_epoch,
+    train_epoch,
+)
+from genocompile.searchers.protocol import EvalResult, rng_state, set_rng_state
 from torch import nn
 
+from genocompile.atomic import save_torch
 from genocompile.data.classification import ClassificationData
 from genocompile.genotype import CellGenotype, Genotype
+from genocompile.genotype.network import darts_reduction_cells
 from genocompile.ops.darts_modules import FactorizedReduce, ReLUConvBN
 from genocompile.ops.table import get_op
-from genocompile.searchers.evaluation import (accuracy, make_optimizer, proxy_data, steps_per_epoch,
-                                              train_epoch)
-from genocompile.searchers.protocol import EvalResult, rng_state, set_rng_state
 
 SUPERNET_NAME = "supernet.pt"
 
@@ -120,7 +127,7 @@ class DartsSupernet(nn.Module):
         c_prev_prev, c_prev, c_curr, reduction_prev = c_stem, c_stem, c, False
         self.cells = nn.ModuleList()
         for i in range(layers):
-            reduction = i in (layers // 3, 2 * layers // 3)
+            reduction = i in darts_reduction_cells(layers)
             c_curr = c_curr * 2 if reduction else c_curr
             self.cells.append(SuperCell(ops, steps, c_prev_prev, c_prev, c_curr, reduction, reduction_prev))
             c_prev_prev, c_prev, reduction_prev = c_prev, steps * c_curr, reduction
@@ -140,12 +147,6 @@ class DartsSupernet(nn.Module):
 
 def build_supernet(space, settings: OneShotSettings, num_classes: int) -> nn.Module:
     return space.supernet(settings, num_classes)
-
-
-def _save_atomic(obj: Any, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 def train_supernet(space, data_name: str | None, seed: int, settings: OneShotSettings, out_dir: Path,
@@ -184,7 +185,7 @@ def train_supernet(space, data_name: str | None, seed: int, settings: OneShotSet
             torch.manual_seed(seed + epoch)
             loss = train_epoch(model, data, settings.batch_size, optimizer, scheduler, generator, step=sample_path)
         epoch += 1
-        _save_atomic({"space": space.name, "settings": asdict(settings), "epoch": epoch, "model": model.state_dict(),
+        save_torch({"space": space.name, "settings": asdict(settings), "epoch": epoch, "model": model.state_dict(),
                       "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                       "generator": generator.get_state(), "rng": rng_state(rng)}, path)
         report(f"supernet epoch {epoch}/{settings.epochs}: loss {loss:.3f} ({time.perf_counter() - started:.1f}s)")

@@ -4,10 +4,10 @@ Both are written to a temporary name and renamed, so a reader never sees half a 
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Sequence
 
+from genocompile.atomic import save_figure, write_text
 from genocompile.genotype import genotype_from_dict, to_json
 from genocompile.searchers.journal import Row
 
@@ -15,20 +15,11 @@ GENOTYPE_NAME = "genotype.json"
 PARETO_NAME = "pareto.png"
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def write_genotype(out_dir: Path, genotype_dict: dict, name: str = "searched") -> Path:
     """DIR/genotype.json: canonical JSON of the genotype, with its deploy network."""
     genotype = genotype_from_dict({**genotype_dict, "name": name})
     path = Path(out_dir) / GENOTYPE_NAME
-    write_atomic(path, to_json(genotype).encode())
+    write_text(path, to_json(genotype))
     return path
 
 
@@ -65,12 +56,7 @@ def write_pareto_plot(out_dir: Path, rows: Sequence[Row], cost: str = "multiadds
     ax.set_ylabel("fitness (validation accuracy)")
     ax.legend(loc="lower right")
     fig.tight_layout()
-    path = Path(out_dir) / PARETO_NAME
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
+    return save_figure(fig, Path(out_dir) / PARETO_NAME)
 
 
 def write_outputs(out_dir: Path, rows: Sequence[Row], best: Row, constraints) -> None:

@@ -36,17 +36,6 @@ def parse_extra(args: list[str]) -> dict[str, str]:
     return out
 
 
-def _latency_model(path: Optional[str], device: Optional[str]):
-    if path is None:
-        return None
-    try:
-        from genocompile.cost.latency import load_latency_model  # the cost-model issue's LUT predictor
-    except ImportError:
-        raise SearchError("--latency-model needs genocompile's latency cost model, which this installation "
-                          "lacks; drop --max-latency-ms or upgrade genocompile") from None
-    return load_latency_model(path, device)
-
-
 class RichProgress:
     """The CLI's progress bar: evaluations done of the budget, best fitness, constraint rejections."""
 
@@ -71,8 +60,11 @@ def search(
                                                                               "MultiAdds (fvcore)"),
     max_params: Optional[int] = typer.Option(None, "--max-params", help="bound on the deploy network's params"),
     max_latency_ms: Optional[float] = typer.Option(None, "--max-latency-ms", help="bound on predicted latency"),
-    device: Optional[str] = typer.Option(None, "--device", help="device the latency model is for"),
+    device: str = typer.Option("cpu", "--device", help="device the latency model is for"),
     latency_model: Optional[str] = typer.Option(None, "--latency-model", help="latency lookup table (JSON)"),
+    max_activation_bytes: Optional[int] = typer.Option(None, "--max-activation-bytes",
+                                                       help="bound on the deploy network's peak activation "
+                                                            "memory at batch 1 (bytes)"),
     data: Optional[str] = typer.Option(None, "--data", help="digits (default) or a local CIFAR-10 folder"),
     executor: str = typer.Option("local", "--executor", help="local (worker processes) | ray"),
     workers: int = typer.Option(1, "--workers", help="evaluations run at once"),
@@ -88,12 +80,12 @@ def search(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from genocompile.cost.constraints import Constraints
+    from genocompile.cost.constraints import constraints_from_options
     from genocompile.searchers.registry import SearchOptions, get_searcher
 
     run = get_searcher(searcher)
-    constraints = Constraints(max_multiadds=max_multiadds, max_params=max_params, max_latency_ms=max_latency_ms,
-                              latency=_latency_model(latency_model, device))
+    constraints = constraints_from_options(max_multiadds, max_params, max_latency_ms, latency_model, device,
+                                           max_activation_bytes)
     options = SearchOptions(space=space, out_dir=out, budget=budget, seed=seed, constraints=constraints, data=data,
                             executor=executor, workers=workers, extra=parse_extra(list(ctx.args)))
     console = Console(stderr=True)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
+from genocompile.genotype.network import darts_reduction_cells
 from genocompile.ir.graph import Graph, GraphBuilder, verify
 from genocompile.ir.ops import get_ir_op
 
@@ -111,7 +112,7 @@ def _op_names(genotype, graph: Graph) -> dict[str, str]:
         if m:
             i, j = int(m.group(1)), int(m.group(2))
             net = genotype.network
-            reduction = i in (net.layers // 3, 2 * net.layers // 3)
+            reduction = i in darts_reduction_cells(net.layers)
             op, index = genotype.cell("reduce" if reduction else "normal")[0][j]
             out[name] = f"{op} s{2 if reduction and index < 2 else 1}"
     return out

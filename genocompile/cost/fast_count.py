@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from genocompile.cost.counting import count_multiadds, count_params
+from genocompile.genotype.network import darts_reduction_cells
 
 SUPPORTED_SKELETONS = ("darts-cifar", "darts-imagenet")
 
@@ -54,9 +55,9 @@ def _stem(network) -> tuple[int, int, tuple[int, int, int], tuple[int, int, int]
     """(MultiAdds, params, s0 shape, s1 shape, MultiAdds of imagenet's stem1) of the network's stem,
     counted on the reference model's own stem modules (built once per network settings on the meta device,
     then materialised)."""
+    import genocompile.models  # noqa: F401
     from genocompile.genotype import CellGenotype
     from genocompile.models.registry import BUILDERS
-    import genocompile.models  # noqa: F401
 
     probe = CellGenotype(normal=[("skip_connect", 0), ("skip_connect", 1)], normal_concat=[2],
                          reduce=[("skip_connect", 0), ("skip_connect", 1)], reduce_concat=[2], network=network)
@@ -91,7 +92,7 @@ def _needed_cells(genotype, layers: int) -> list[bool]:
     needed[-1] = True  # the last cell feeds the classifier
     for i in range(layers - 1, -1, -1):
         if needed[i + 2]:
-            reduction = i in (layers // 3, 2 * layers // 3)
+            reduction = i in darts_reduction_cells(layers)
             _, inputs = _reads(*genotype.cell("reduce" if reduction else "normal"))
             needed[i] = needed[i] or 0 in inputs  # state 0 of cell i is output i - 2
             needed[i + 1] = needed[i + 1] or 1 in inputs  # state 1 is output i - 1
@@ -110,7 +111,7 @@ def fast_costs(genotype) -> tuple[int, int] | None:
     c_curr = net.init_channels
     reduction_prev = net.skeleton == "darts-imagenet"
     for i in range(net.layers):
-        reduction = i in (net.layers // 3, 2 * net.layers // 3)
+        reduction = i in darts_reduction_cells(net.layers)
         if reduction:
             c_curr *= 2
         h, w = s1[1:]

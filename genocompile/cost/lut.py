@@ -18,11 +18,11 @@ profile leaves the last complete state and a rerun continues from it.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from genocompile.atomic import write_text
 from genocompile.errors import CostModelError
 
 FORMAT = 1
@@ -57,13 +57,7 @@ class LUT:
     def save(self, path: str | Path | None = None) -> None:
         """Atomic: write a sibling temp file, fsync, rename over the table."""
         path = Path(path or self.path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        with open(tmp, "w") as f:
-            json.dump(self.to_dict(), f, indent=1, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        write_text(path, json.dumps(self.to_dict(), indent=1, sort_keys=True))
         self.path = path
 
     def ms(self, key: str, label: str = "") -> float:

@@ -27,6 +27,7 @@ import torch
 from genocompile.cost.blocks import block_key, network_blocks, op_block
 from genocompile.cost.lut import LUT, lut_key, read_lut
 from genocompile.errors import CostModelError
+from genocompile.genotype.network import darts_reduction_cells
 
 FEATURES = ("lut_ms", "nodes", "cells", "one")
 FULL_FIT_MIN = 8  # networks needed before every feature is fitted
@@ -126,7 +127,7 @@ def _edge_tables(lut: LUT, network: tuple, ops: tuple[str, ...], steps: int):
     probe = get_space(lut.space).probe(next(o for o in ops if o != "none"), dict(network))
     blocks = {b.name: b for b in network_blocks(probe)}
     net = probe.network
-    reductions = {net.layers // 3, 2 * net.layers // 3}
+    reductions = darts_reduction_cells(net.layers)
     edges = _edges(steps)
     shape = (len(edges), len(ops))
     tables = {kind: (np.zeros(shape), np.zeros(shape)) for kind in ("normal", "reduce")}

@@ -25,7 +25,15 @@ from typing import Any, Callable
 
 import torch
 
-from genocompile.cost.blocks import Block, compile_graph, compile_optimized, example_inputs, network_blocks, optimized
+from genocompile.atomic import stale_temps
+from genocompile.cost.blocks import (
+    Block,
+    compile_graph,
+    compile_optimized,
+    example_inputs,
+    network_blocks,
+    optimized,
+)
 from genocompile.cost.lut import LUT, lut_key, read_lut
 from genocompile.cost.measure import interleaved_ms, time_callable
 from genocompile.errors import CostModelError
@@ -140,15 +148,8 @@ def measure_network_ms(genotype, device: str = "cpu", batch: int = 1, **timing) 
 
 def _remove_stale_temps(out: Path) -> None:
     """Temp files of writers killed mid-write (their process is gone)."""
-    import os
-
-    for tmp in out.parent.glob(f".{out.name}.tmp-*"):
-        try:
-            os.kill(int(tmp.name.rsplit("-", 1)[1]), 0)
-        except ProcessLookupError:
-            tmp.unlink(missing_ok=True)
-        except (ValueError, PermissionError):
-            continue
+    for tmp in stale_temps(out):
+        tmp.unlink(missing_ok=True)
 
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)

@@ -177,14 +177,13 @@ def _bn(ctx: OnnxContext, n: Node) -> None:
                                        ctx.weight(n.param("running_var"))], epsilon=float(n.attr["eps"]))
 
 
-@onnx_rule("relu")
-def _relu(ctx, n):
-    ctx.emit(n, "Relu", [ctx.value(n.inputs[0])])
+def _activation_rule(act: str) -> None:
+    """A standalone activation node is written exactly as a fused one (`OnnxContext.activate`)."""
+    onnx_rule(act)(lambda ctx, n: ctx.activate(act, ctx.value(n.inputs[0]), n.name))
 
 
-@onnx_rule("relu6")
-def _relu6(ctx, n):
-    ctx.emit(n, "Clip", [ctx.value(n.inputs[0]), *ctx.relu6_bounds()])
+for _act in ("relu", "relu6"):
+    _activation_rule(_act)
 
 
 @onnx_rule("max_pool")

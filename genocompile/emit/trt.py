@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from genocompile.atomic import write_bytes
 from genocompile.errors import GenocompileError
 
 # Op types the emitters write that TensorRT's ONNX parser supports (onnx-tensorrt operators.md).
@@ -135,20 +136,14 @@ def build_engine(onnx_bytes: bytes, profile: Profile, settings: BuilderSettings,
     if plan is None:
         raise TensorRTError("TensorRT could not build an engine for this network (see the TensorRT log above)")
     if timing_cache is not None:
-        write_bytes_atomic(timing_cache, bytes(memoryview(config.get_timing_cache().serialize())))
+        write_bytes(timing_cache, bytes(memoryview(config.get_timing_cache().serialize())))
     return bytes(memoryview(plan))
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
 
 
 def write_plan(path: Path, plan: bytes) -> Path:
     if not plan:
         raise TensorRTError("empty TensorRT plan: the engine build produced nothing")
-    write_bytes_atomic(path, plan)
+    write_bytes(path, plan)
     return path
 
 

@@ -147,9 +147,14 @@ class NetworkedGenotype:
 
 # --- the DARTS skeletons --------------------------------------------------------------------------
 
+def darts_reduction_cells(layers: int) -> frozenset[int]:
+    """Which cells of a DARTS network of `layers` cells reduce: L//3 and 2L//3 (one cell if they meet)."""
+    return frozenset((layers // 3, 2 * layers // 3))
+
+
 def darts_reductions(layers: int) -> int:
-    """How many reduction cells a DARTS network of `layers` cells has (at L//3 and 2L//3; one if they meet)."""
-    return len({layers // 3, 2 * layers // 3})
+    """How many reduction cells a DARTS network of `layers` cells has."""
+    return len(darts_reduction_cells(layers))
 
 
 def _check_darts_cifar(n: DartsNetwork) -> None:

@@ -48,11 +48,8 @@ def lower_op(b: GraphBuilder, op_name: str, x: str, *args) -> str:
 
 def lower_structure(genotype) -> Graph:
     """The graph of a genotype's network, without weights (the structure alone: for dumps and costs)."""
-    import genocompile.ir.lower_darts  # noqa: F401  (registers the DARTS skeleton lowerings)
-    import genocompile.ir.lower_autodeeplab  # noqa: F401  (registers the Auto-DeepLab skeleton lowering)
-    import genocompile.ir.lower_chain  # noqa: F401  (the chain skeletons: SPOS, DetNAS, ProxylessNAS)
-    import genocompile.ir.lower_decoder  # noqa: F401  (the decoder skeleton: nas-segm)
-
+    # Every family's skeleton lowerings are registered by the package import (genocompile/ir/__init__.py),
+    # which runs before this module can be imported.
     lowering = SKELETON_LOWERINGS.get_or_raise(genotype.network.skeleton, " (register one with "
                                                "@register_skeleton_lowering)")
     b = GraphBuilder(genotype.name)

@@ -2,6 +2,7 @@
 module (stem, cells with their preprocess and ops, pooling, classifier), with the same state_dict keys."""
 from __future__ import annotations
 
+from genocompile.genotype.network import darts_reduction_cells
 from genocompile.ir.graph import GraphBuilder
 from genocompile.ir.lower import lower_op, register_skeleton_lowering
 from genocompile.ops.darts_lowering import factorized_reduce, relu_conv_bn
@@ -30,7 +31,7 @@ def _cells(b: GraphBuilder, genotype, s0: str, s1: str, reduction_prev: bool) ->
     net = genotype.network
     c = net.init_channels
     for i in range(net.layers):
-        reduction = i in (net.layers // 3, 2 * net.layers // 3)
+        reduction = i in darts_reduction_cells(net.layers)
         if reduction:
             c *= 2
         s0, s1 = s1, _cell(b, genotype, i, s0, s1, c, reduction, reduction_prev)

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from genocompile.genotype.cell import CellGenotype
+from genocompile.genotype.network import darts_reduction_cells
 from genocompile.models.registry import register_builder
 from genocompile.ops.darts_modules import FactorizedReduce, Identity, ReLUConvBN
 from genocompile.ops.table import get_op
@@ -109,7 +110,7 @@ class _DartsNetwork(nn.Module):
         c_curr = c
         c_to_auxiliary = c_prev
         for i in range(net.layers):
-            reduction = i in (net.layers // 3, 2 * net.layers // 3)
+            reduction = i in darts_reduction_cells(net.layers)
             if reduction:
                 c_curr *= 2
             cell = Cell(genotype, c_prev_prev, c_prev, c_curr, reduction, reduction_prev)

@@ -13,7 +13,6 @@ New tensors are named `<conv weight key>|bn:<bn node>` so their origin stays rea
 """
 from __future__ import annotations
 
-import torch
 from torch.nn.utils.fusion import fuse_conv_bn_weights
 
 from genocompile.ir.graph import Graph, Node

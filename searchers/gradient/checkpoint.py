@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from genocompile.atomic import write_bytes
 from genocompile.errors import SearchError
-from genocompile.searchers.output import write_atomic
 
 STATE_NAME = "gradient_state.pt"
 
@@ -37,7 +37,7 @@ def save_state(out_dir: Path, state: dict[str, Any]) -> Path:
     path = Path(out_dir) / STATE_NAME
     buffer = io.BytesIO()
     torch.save(state, buffer)
-    write_atomic(path, buffer.getvalue())
+    write_bytes(path, buffer.getvalue())
     return path
 
 

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import torch
 
-from genocompile.searchers.output import write_atomic
+from genocompile.atomic import save_figure, write_text
 
 HISTORY_NAME = "alpha_history.json"
 PLOT_NAME = "alphas.png"
@@ -23,7 +22,7 @@ def epoch_record(epoch: int, alphas: Mapping[str, torch.Tensor], metrics: Mappin
 
 def write_history(out_dir: Path, ops: Sequence[str], records: Sequence[dict]) -> Path:
     path = Path(out_dir) / HISTORY_NAME
-    write_atomic(path, json.dumps({"ops": list(ops), "epochs": list(records)}, indent=1).encode())
+    write_text(path, json.dumps({"ops": list(ops), "epochs": list(records)}, indent=1))
     return path
 
 
@@ -51,9 +50,4 @@ def write_plot(out_dir: Path, ops: Sequence[str], records: Sequence[dict]) -> Pa
     axes[0][0].set_ylabel("weight", fontsize=8)
     axes[0][-1].legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.subplots_adjust(left=0.06, right=0.86, bottom=0.14, top=0.9, wspace=0.08)
-    path = Path(out_dir) / PLOT_NAME
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}.png")
-    fig.savefig(tmp, dpi=80)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
+    return save_figure(fig, Path(out_dir) / PLOT_NAME, dpi=80)

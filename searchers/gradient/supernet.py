@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genocompile.genotype.network import darts_reduction_cells
 from genocompile.ops.darts_modules import FactorizedReduce, ReLUConvBN
 from genocompile.ops.table import DARTS_SEARCH_OPS, get_op
 
@@ -45,7 +46,7 @@ class SupernetSpec:
         return sum(2 + i for i in range(self.steps))
 
     def reductions(self) -> tuple[int, ...]:
-        return tuple(sorted({self.layers // 3, 2 * self.layers // 3}))
+        return tuple(sorted(darts_reduction_cells(self.layers)))
 
 
 def edge_index(node: int, state: int) -> int:

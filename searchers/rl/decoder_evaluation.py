@@ -28,15 +28,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
-
-from genocompile.data.segmentation import SyntheticShapes
-from genocompile.genotype import Genotype, genotype_hash, zoo_genotype
 from genocompile.searchers.evaluation import candidate_seed
-from genocompile.searchers.output import write_atomic
 from genocompile.searchers.protocol import EvalResult
 from genocompile.searchers.rl.early_stop import EarlyStopGate, coin
 from genocompile.searchers.rl.reward import RewardShaping
 from genocompile.searchers.rl.segmentation_training import evaluate, polyak, train_steps
+
+from genocompile.atomic import write_bytes
+from genocompile.data.segmentation import SyntheticShapes
+from genocompile.genotype import Genotype, genotype_hash, zoo_genotype
 
 TEACHER_NAME = "teacher.pt"
 TEACHER_LAYOUT = "nekrasov_arch0"  # the paper's first published decoder, in a wider network
@@ -115,7 +115,7 @@ def train_teacher(out_dir: str | Path, settings: DecoderProxySettings, seed: int
     torch.save({"encoder": model.encoder.state_dict(), "logits": logits, "figures": figures,
                 "seconds": time.perf_counter() - started, "settings": asdict(settings)}, buffer)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, buffer.getvalue())
+    write_bytes(path, buffer.getvalue())
     return path
 
 

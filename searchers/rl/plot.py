@@ -1,9 +1,10 @@
 """DIR/reward_curve.png: every sample's reward (evaluated, reused, rejected) and the mean reward per policy update."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Sequence
+
+from genocompile.atomic import save_figure
 
 REWARD_CURVE_NAME = "reward_curve.png"
 COLOURS = {"evaluated": "C0", "cached": "C2", "rejected": "C3"}
@@ -35,9 +36,4 @@ def write_reward_curve(out_dir: Path, history: Sequence[tuple[float, str]], curv
     ax.set_title(f"RL search ({algo})")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    path = Path(out_dir) / REWARD_CURVE_NAME
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    os.replace(tmp, path)  # a reader never sees half a file
-    return path
+    return save_figure(fig, Path(out_dir) / REWARD_CURVE_NAME)

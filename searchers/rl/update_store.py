@@ -20,8 +20,8 @@ from typing import Any
 
 import torch
 
+from genocompile.atomic import write_bytes
 from genocompile.errors import SearchError
-from genocompile.searchers.output import write_atomic
 
 
 class UpdateStore:
@@ -40,13 +40,13 @@ class UpdateStore:
 
     def save_delta(self, k: int, delta: dict[str, Any]) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        write_atomic(self._update(k), json.dumps(delta).encode())
+        write_bytes(self._update(k), json.dumps(delta).encode())
 
     def save_weights(self, k: int, weights: dict[str, Any]) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         buffer = io.BytesIO()
         torch.save(weights, buffer)
-        write_atomic(self._weights(k), buffer.getvalue())
+        write_bytes(self._weights(k), buffer.getvalue())
         stale = self._weights(k - 2)
         if stale.exists():
             stale.unlink()

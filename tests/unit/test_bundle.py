@@ -16,7 +16,7 @@ from genocompile.errors import GenocompileError, ShapeError
 from genocompile.genotype import genotype_hash, load_genotype, zoo_genotype
 from genocompile.models import build_reference
 from genocompile.runtime import BundleError, load, read_manifest
-from model_helpers import inputs, reference, rel_err, small
+from model_helpers import inputs, rel_err, small
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 latency under op probabilities is differentiable and equals the table sum at a one-hot choice."""
 import json
 import os
-import random
 import subprocess
 import sys
 

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from genocompile.cli.main import main
-from genocompile.cost.latency import load_latency_model
+from genocompile.cost.predictor import LatencyPredictor
 from genocompile.genotype import load_genotype
 from cost_factory import synthetic_lut
 from search_helpers import TINY_EXTRA
@@ -19,7 +19,7 @@ def test_search_records_the_predicted_latency(tmp_path, capsys):
                  "1e6", "--device", "cpu", "--latency-model", str(tmp_path / "lut.json"), *TINY])
     assert code == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    predictor = load_latency_model(tmp_path / "lut.json", "cpu")
+    predictor = LatencyPredictor.from_file(tmp_path / "lut.json", "cpu")
     assert summary["best"]["costs"]["latency_ms"] == pytest.approx(predictor.predict_ms(load_genotype(out)))
 
 
@@ -30,3 +30,24 @@ def test_search_refuses_a_table_for_another_device(tmp_path, capsys):
     code = main(["search", "--space", "darts-cifar", "--budget", "1", "--out", str(tmp_path / "s"),
                  "--max-latency-ms", "5", "--latency-model", str(tmp_path / "lut.json"), *TINY])
     assert code == 2 and "measured with device 'NVIDIA H100 80GB HBM3'" in capsys.readouterr().err
+
+
+def test_search_bounds_activation_memory(tmp_path, capsys):
+    from genocompile.cost.memory import deploy_activation_bytes
+
+    bound = 1_600_000  # below DARTS_V2's 1.77 MB at darts-cifar defaults: a real bound on this space
+    out = str(tmp_path / "s")
+    code = main(["search", "--space", "darts-cifar", "--budget", "2", "--out", out, "--json",
+                 "--max-activation-bytes", str(bound), *TINY])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["best"]["costs"]["activation_bytes"] <= bound
+    assert deploy_activation_bytes(load_genotype(out)) <= bound  # an independent count of what was written
+
+
+def test_latency_bound_without_a_table_is_one_clear_error(tmp_path, capsys):
+    code = main(["search", "--space", "darts-cifar", "--budget", "1", "--out", str(tmp_path / "s"),
+                 "--max-latency-ms", "5", *TINY])
+    err = capsys.readouterr().err
+    assert code == 2 and "--max-latency-ms needs --latency-model" in err and "genocompile profile" in err
+    assert not (tmp_path / "s").exists()  # nothing half-written

@@ -77,6 +77,9 @@ def test_registry_answers_only_where_the_kernel_can_run():
     assert {("dwpw_conv", "cuda"), ("add_into", "cuda")} <= set(KERNELS)
     assert find_kernel("dwpw_conv", DEVICE, torch.float16) is KERNELS[("dwpw_conv", "cuda")]
     assert find_kernel("dwpw_conv", DEVICE, torch.int8) is None and find_kernel("no_such", DEVICE, torch.float32) is None
+    # A node the kernel would compute wrongly is refused: fuse_conv_relu can put relu6 on a dwpw_conv node.
+    assert find_kernel("dwpw_conv", DEVICE, torch.float32, {"act": "relu"}) is not None
+    assert find_kernel("dwpw_conv", DEVICE, torch.float32, {"act": "relu6"}) is None
     for entry in KERNELS.values():
         assert entry.reference is not None and entry.doc
 

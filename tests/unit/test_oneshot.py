@@ -62,18 +62,18 @@ def test_interrupted_supernet_training_resumes_to_the_same_weights(tmp_path, mon
 
     two = OneShotSettings(**{**TINY.__dict__, "epochs": 2})
     straight = torch.load(train_supernet(SPACE, None, 0, two, tmp_path / "a"), weights_only=False)
-    save = oneshot._save_atomic
+    save = oneshot.save_torch
 
     def save_then_die(obj, path):  # the process is killed right after the first epoch's checkpoint
         save(obj, path)
         raise SystemExit("killed")
 
-    monkeypatch.setattr(oneshot, "_save_atomic", save_then_die)
+    monkeypatch.setattr(oneshot, "save_torch", save_then_die)
     try:
         train_supernet(SPACE, None, 0, two, tmp_path / "b")
     except SystemExit:
         pass
-    monkeypatch.setattr(oneshot, "_save_atomic", save)
+    monkeypatch.setattr(oneshot, "save_torch", save)
     assert torch.load(tmp_path / "b" / "supernet.pt", weights_only=False)["epoch"] == 1
     messages = []
     resumed = torch.load(train_supernet(SPACE, None, 0, two, tmp_path / "b", messages.append), weights_only=False)
