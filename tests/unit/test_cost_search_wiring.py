@@ -35,7 +35,7 @@ def test_search_refuses_a_table_for_another_device(tmp_path, capsys):
 def test_search_bounds_activation_memory(tmp_path, capsys):
     from genocompile.cost.memory import deploy_activation_bytes
 
-    bound = 1_600_000  # below DARTS_V2's 1.77 MB at darts-cifar defaults: a real bound on this space
+    bound = 1_800_000  # darts-cifar cells need 1.77-1.97 MB at batch 1: the bound rejects some of them
     out = str(tmp_path / "s")
     code = main(["search", "--space", "darts-cifar", "--budget", "2", "--out", out, "--json",
                  "--max-activation-bytes", str(bound), *TINY])
