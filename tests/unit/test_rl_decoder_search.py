@@ -75,12 +75,12 @@ def test_the_best_layout_builds_with_parity_and_without_auxiliary_cells(killed_a
 
     out = killed_and_resumed[0]
     build = tmp_path / "build"
-    assert main(["build", str(out / "genotype.json"), "-t", "torch", "-t", "onnx", "--out", str(build)]) == 0
+    assert main(["build", str(out / "genotype.json"), "-t", "torch", "-t", "aoti", "-t", "onnx", "--out", str(build)]) == 0
     manifest = read_manifest(build)
     genotype = load_genotype(out / "genotype.json")
     model = build_reference(genotype, seed=0)
     x = torch.randn(1, 3, 64, 64)
-    for target in ("torch", "onnx"):
+    for target in ("torch", "aoti", "onnx"):
         assert manifest["targets"][target]["parity"]["rel_err"] < 1e-4
         assert (load(build, target)(x) - model(x)).abs().max() / model(x).abs().max() < 1e-4
     onnx_model = onnx.load(str(build / "model.onnx"))
