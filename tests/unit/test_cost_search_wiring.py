@@ -6,13 +6,14 @@ import pytest
 from genocompile.cli.main import main
 from genocompile.cost.predictor import LatencyPredictor
 from genocompile.genotype import load_genotype
+from genocompile.searchers.journal import Journal
 from cost_factory import synthetic_lut
 from search_helpers import TINY_EXTRA
 
 TINY = [arg for key, value in TINY_EXTRA.items() for arg in ("--" + key.replace("_", "-"), value)]
 
 
-def test_search_records_the_predicted_latency(tmp_path, capsys):
+def test_search_screens_by_predicted_latency_and_measures_the_winner(tmp_path, capsys):
     synthetic_lut(tmp_path / "lut.json", network=None)  # the space's deploy network: darts-cifar defaults
     out = str(tmp_path / "s")
     code = main(["search", "--space", "darts-cifar", "--budget", "2", "--out", out, "--json", "--max-latency-ms",
@@ -20,7 +21,13 @@ def test_search_records_the_predicted_latency(tmp_path, capsys):
     assert code == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     predictor = LatencyPredictor.from_file(tmp_path / "lut.json", "cpu")
-    assert summary["best"]["costs"]["latency_ms"] == pytest.approx(predictor.predict_ms(load_genotype(out)))
+    with Journal(out, None) as journal:  # every candidate was screened by the prediction
+        for row in journal.evaluated():
+            assert row.costs["latency_ms"] == pytest.approx(predictor.predict_ms(row.load_genotype()))
+    # ...and the winner was measured on this device, which has the final say.
+    assert summary["best"]["costs"]["latency_measured"] == 1.0
+    assert summary["measured"] == {"latency_ms": summary["best"]["costs"]["latency_ms"], "passed_over": []}
+    assert summary["best"]["costs"]["latency_ms"] > 0
 
 
 def test_search_refuses_a_table_for_another_device(tmp_path, capsys):

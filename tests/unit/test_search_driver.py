@@ -122,3 +122,40 @@ def test_kill_9_mid_run_then_rerun_meets_the_budget(tmp_path):
     assert result.stdout.split() == ["8", str(len(finished))]
     after = [r.hash for r in rows(out)]
     assert after[:len(finished)] == finished and len(set(after)) == 8
+
+
+class DeviceSaysSlower:
+    """A latency model that predicts every candidate within the bound while the device runs `slow` ones at
+    10 ms: what a stale or optimistic table does."""
+
+    def __init__(self, slow):
+        self.slow = slow
+
+    def predict_ms(self, genotype):
+        return 1.0
+
+    def measure_ms(self, genotype):
+        from genocompile.genotype import genotype_hash
+
+        return 10.0 if self.slow(genotype_hash(genotype)) else 2.0
+
+
+def test_the_device_has_the_final_say_over_predicted_latency(tmp_path):
+    first = drive(searcher(), HashFitness(), options(tmp_path / "free", 6))
+    fittest = first.best["hash"]
+    bound = Constraints(max_latency_ms=5.0, latency=DeviceSaysSlower(lambda h: h == fittest))
+    summary = drive(searcher(), HashFitness(), options(tmp_path / "bound", 6, constraints=bound))
+    ranked = sorted(rows(tmp_path / "bound"), key=lambda r: (-r.fitness, r.id))
+    assert ranked[0].hash == fittest  # the same search: the fittest row predicts within the bound...
+    assert summary.best["hash"] == ranked[1].hash != fittest  # ...but measures over it, so the next one wins
+    assert summary.best["costs"]["latency_ms"] == 2.0 and summary.best["costs"]["latency_measured"] == 1.0
+    assert [p["hash"] for p in summary.extra["measured"]["passed_over"]] == [fittest]
+    written = load_genotype(tmp_path / "bound").to_dict()
+    assert {**written, "name": None} == {**ranked[1].genotype, "name": None}  # DIR/genotype.json is the winner
+
+
+def test_no_finalist_within_the_measured_bound_is_one_clear_error(tmp_path):
+    bound = Constraints(max_latency_ms=5.0, latency=DeviceSaysSlower(lambda h: True))
+    with pytest.raises(SearchError, match=r"none of the 5 fittest .* measured on the device .*genocompile profile"):
+        drive(searcher(), HashFitness(), options(tmp_path, 6, constraints=bound))
+    assert not (tmp_path / "genotype.json").exists()
