@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from genocompile.cost.constraints import Constraints
 from genocompile.errors import SearchError
@@ -74,6 +74,14 @@ def extra_options(options: SearchOptions, defaults: Mapping[str, Any], searcher:
     for key, value in options.extra.items():
         out[key] = _typed(key, value, defaults[key])
     return out
+
+
+def check_ranges(opts: Mapping[str, Any], positive: Sequence[str] = (), non_negative: Sequence[str] = ()) -> None:
+    """Refuse a searcher option out of its range, naming the flag (one line, before any work starts)."""
+    for keys, low, text in ((positive, 1, "positive"), (non_negative, 0, ">= 0")):
+        for key in keys:
+            if opts[key] < low:
+                raise SearchError(f"--{key.replace('_', '-')} must be {text}, got {opts[key]}")
 
 
 def _typed(key: str, value: Any, default: Any) -> Any:

@@ -73,6 +73,20 @@ class Decoded:
         return bool(self.changes)
 
 
+def cell_moves(edges: list[tuple[str, int]], ops: tuple[str, ...], none: int | None):
+    """Every single change of one cell edge: (slot, node, old (op, input), new (op, input), new op index).
+
+    A node keeps two distinct inputs, and `none` is never chosen (the decoded cell would lose an edge)."""
+    for slot, (op, j) in enumerate(edges):
+        node, other = slot // 2, edges[slot ^ 1][1]
+        for j2 in range(2 + node):
+            if j2 == other:
+                continue
+            for k2, op2 in enumerate(ops):
+                if k2 != none and (j2, op2) != (j, op):
+                    yield slot, node, (op, j), (op2, j2), k2
+
+
 def _penalty(costs: Mapping[str, float], bounds: Mapping[str, float]) -> float:
     return sum(max(0.0, costs[d] / b - 1.0) for d, b in bounds.items())
 
@@ -110,24 +124,17 @@ def decode_bounded(alphas: Mapping[str, torch.Tensor], ops: tuple[str, ...], ste
         current = _penalty(est, bounds)
         best = None
         for kind in KINDS:
-            for slot, (op, j) in enumerate(choice[kind]):
-                node, other = slot // 2, choice[kind][slot ^ 1][1]
+            for slot, node, (op, j), new, k2 in cell_moves(choice[kind], ops, none):
+                trial = {kk: list(v) for kk, v in choice.items()}
+                trial[kind][slot] = new
+                gain = current - _penalty(_fast_estimate(cost, est, kind, node, (op, j), new, ops, missing,
+                                                         lambda: estimate(trial)), bounds)
+                if gain <= 0:
+                    continue
                 old = float(logp[kind][edge_index(node, j), ops.index(op)])
-                for j2 in range(2 + node):
-                    if j2 == other:
-                        continue
-                    for k2, op2 in enumerate(ops):
-                        if k2 == none or (j2, op2) == (j, op):
-                            continue
-                        trial = {kk: list(v) for kk, v in choice.items()}
-                        trial[kind][slot] = (op2, j2)
-                        gain = current - _penalty(_fast_estimate(cost, est, kind, node, (op, j), (op2, j2), ops,
-                                                                 missing, lambda: estimate(trial)), bounds)
-                        if gain <= 0:
-                            continue
-                        loss = max(old - float(logp[kind][edge_index(node, j2), k2]), 1e-9)
-                        if best is None or loss / gain < best[0]:
-                            best = (loss / gain, kind, slot, (op2, j2), (op, j))
+                loss = max(old - float(logp[kind][edge_index(node, new[1]), k2]), 1e-9)
+                if best is None or loss / gain < best[0]:
+                    best = (loss / gain, kind, slot, new, (op, j))
         if best is None:
             raise SearchError(f"no genotype of this search space satisfies {constraints.describe()} in the "
                               f"{network.skeleton} deploy network (no single change lowers the excess below "

@@ -18,7 +18,7 @@ import torch
 from genocompile.cost.constraints import Constraints
 from genocompile.errors import SearchError
 from genocompile.genotype.hierarchical import RATES, HierarchicalGenotype
-from genocompile.searchers.gradient.decode import Decoded, _penalty, argmax_edges
+from genocompile.searchers.gradient.decode import Decoded, _penalty, argmax_edges, cell_moves
 from genocompile.searchers.gradient.hierarchical_cost import HierarchicalCost
 from genocompile.searchers.gradient.supernet import edge_index
 from genocompile.searchers.gradient.trellis import log_probs, path_score, viterbi
@@ -61,21 +61,13 @@ def decode_bounded(arch: Mapping[str, torch.Tensor], ops: tuple[str, ...], block
             est = {d: max(est[d], costs[d] * (1 + 1e-9)) for d in bounds}  # trust the whole-network count
         current = _penalty(est, bounds)
         best = None
-        for slot, (op, j) in enumerate(cell):  # one block's input or op
-            node, other = slot // 2, cell[slot ^ 1][1]
-            old = float(logp[edge_index(node, j), ops.index(op)])
-            for j2 in range(2 + node):
-                if j2 == other:
-                    continue
-                for k2, op2 in enumerate(ops):
-                    if k2 == none or (j2, op2) == (j, op):
-                        continue
-                    trial = list(cell)
-                    trial[slot] = (op2, j2)
-                    gain = current - _penalty(cost.of_choice(trial, path), bounds)
-                    loss = max(old - float(logp[edge_index(node, j2), k2]), 1e-9)
-                    if gain > 0 and (best is None or loss / gain < best[0]):
-                        best = (loss / gain, trial, path, f"cell block {node}: {op} from {j} -> {op2} from {j2}")
+        for slot, node, (op, j), (op2, j2), k2 in cell_moves(cell, ops, none):  # one block's input or op
+            trial = list(cell)
+            trial[slot] = (op2, j2)
+            gain = current - _penalty(cost.of_choice(trial, path), bounds)
+            loss = max(float(logp[edge_index(node, j), ops.index(op)]) - float(logp[edge_index(node, j2), k2]), 1e-9)
+            if gain > 0 and (best is None or loss / gain < best[0]):
+                best = (loss / gain, trial, path, f"cell block {node}: {op} from {j} -> {op2} from {j2}")
         base = path_score(lp_beta, path)
         for layer in range(len(path)):  # one layer's rate
             for rate in RATES:

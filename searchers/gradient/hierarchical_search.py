@@ -38,7 +38,7 @@ from genocompile.searchers.gradient.hierarchical_supernet import HierarchicalSpe
 from genocompile.searchers.gradient.trellis import LEVELS, log_probs, move_mask, viterbi
 from genocompile.searchers.output import write_genotype
 from genocompile.searchers.progress import NullProgress
-from genocompile.searchers.registry import SearchOptions, SearchSummary, extra_options
+from genocompile.searchers.registry import SearchOptions, SearchSummary, check_ranges, extra_options
 
 NAME = "gradient"
 SKELETON = "autodeeplab"
@@ -96,13 +96,9 @@ def make_config(options: SearchOptions) -> Config:
     opts = extra_options(options, DEFAULTS, NAME)
     if opts["order"] not in (1, 2):
         raise SearchError(f"--order must be 1 or 2, got {opts['order']}")
-    for key in ("filter_multiplier", "layers", "blocks", "input_size", "batch_size"):
-        if opts[key] < 1:
-            raise SearchError(f"--{key.replace('_', '-')} must be positive, got {opts[key]}")
-    for key in ("cost_weight", "steps_per_epoch", "schedule_epochs", "deploy_filter_multiplier",
-                "deploy_input_size", "deploy_num_classes"):
-        if opts[key] < 0:
-            raise SearchError(f"--{key.replace('_', '-')} must be >= 0, got {opts[key]}")
+    check_ranges(opts, positive=("filter_multiplier", "layers", "blocks", "input_size", "batch_size"),
+                 non_negative=("cost_weight", "steps_per_epoch", "schedule_epochs", "deploy_filter_multiplier",
+                               "deploy_input_size", "deploy_num_classes"))
     if opts["latency_weight"]:
         raise SearchError("--latency-weight: the hierarchical searcher has no per-op latency tables yet; use "
                           "--cost-weight (expected MultiAdds) or bound latency with --max-latency-ms")

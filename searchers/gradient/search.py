@@ -31,7 +31,7 @@ from genocompile.searchers.gradient.distributed import Dist, setup
 from genocompile.searchers.gradient.supernet import SuperNet, SupernetSpec
 from genocompile.searchers.output import write_genotype
 from genocompile.searchers.progress import NullProgress
-from genocompile.searchers.registry import SearchOptions, SearchSummary, extra_options
+from genocompile.searchers.registry import SearchOptions, SearchSummary, check_ranges, extra_options
 
 NAME = "gradient"
 
@@ -93,13 +93,9 @@ def make_config(options: SearchOptions) -> Config:
                           f"{', '.join(cells)}")
     if opts["order"] not in (1, 2):
         raise SearchError(f"--order must be 1 or 2, got {opts['order']}")
-    for key in ("channels", "layers", "nodes", "input_size", "batch_size"):
-        if opts[key] < 1:
-            raise SearchError(f"--{key.replace('_', '-')} must be positive, got {opts[key]}")
-    for key in ("cost_weight", "latency_weight", "steps_per_epoch", "train_samples", "eval_samples",
-                "schedule_epochs", "deploy_channels", "deploy_layers"):
-        if opts[key] < 0:
-            raise SearchError(f"--{key.replace('_', '-')} must be >= 0, got {opts[key]}")
+    check_ranges(opts, positive=("channels", "layers", "nodes", "input_size", "batch_size"),
+                 non_negative=("cost_weight", "latency_weight", "steps_per_epoch", "train_samples", "eval_samples",
+                               "schedule_epochs", "deploy_channels", "deploy_layers"))
     if opts["input_size"] % 4:
         raise SearchError(f"--input-size must be a multiple of 4 (two FactorizedReduce halvings), "
                           f"got {opts['input_size']}")
