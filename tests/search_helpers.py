@@ -31,3 +31,23 @@ class HashFitness:
             time.sleep(self.delay)
         fitness = random.Random(genotype_hash(genotype)).random()
         return EvalResult(fitness=fitness, metrics={"seed": 0})
+
+
+def kill_once_checkpointed(script_text: str, args: list[str], state, tmp_path, settle: float = 0.3) -> None:
+    """Run `script_text` (a search) in a subprocess and SIGKILL it `settle` s after its checkpoint file `state`
+    first appears: a kill -9 that lands mid-search, between two saved epochs."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "search.py"
+    script.write_text(script_text)
+    proc = subprocess.Popen([sys.executable, str(script), *map(str, args)], env={**os.environ})
+    deadline = time.time() + 120
+    while not state.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    time.sleep(settle)  # into the next epoch
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()

@@ -2,12 +2,7 @@
 that builds to torch and ONNX with parity, kill -9 loses at most the epoch in flight, reruns with other
 settings are refused."""
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +11,7 @@ from genocompile.cli.main import main
 from genocompile.genotype import load_genotype
 from genocompile.searchers.gradient import checkpoint, run
 from genocompile.searchers.registry import SearchOptions
+from search_helpers import kill_once_checkpointed
 
 TINY = {"filter_multiplier": 2, "layers": 3, "input_size": 32, "batch_size": 4, "steps_per_epoch": 2,
         "train_samples": 8, "eval_samples": 4, "deploy_filter_multiplier": 4, "deploy_input_size": 64,
@@ -79,16 +75,7 @@ def test_kill_9_loses_at_most_the_epoch_in_flight(tmp_path):
     out = tmp_path / "k"
     budget = 3
     extra = {**TINY, "steps_per_epoch": 2}
-    script = tmp_path / "search.py"
-    script.write_text(KILL_SCRIPT.format(extra=extra))
-    proc = subprocess.Popen([sys.executable, str(script), str(out), str(budget)], env={**os.environ})
-    state = out / checkpoint.STATE_NAME
-    deadline = time.time() + 120
-    while not state.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.02)
-    time.sleep(0.3)  # into the next epoch
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    kill_once_checkpointed(KILL_SCRIPT.format(extra=extra), [out, budget], out / checkpoint.STATE_NAME, tmp_path)
     saved = checkpoint.load_state(out)["epochs"]  # the file is whole: never half-written
     assert 1 <= saved < budget, "the kill must land mid-search"
     assert not (out / "genotype.json").exists()

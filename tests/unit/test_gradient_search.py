@@ -1,10 +1,5 @@
 """The gradient searcher end to end on digits, CPU-sized: α learns, the genotype builds, bounds hold, resume works."""
 import math
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +13,7 @@ from genocompile.models import build_reference
 from genocompile.searchers.gradient import checkpoint, run
 from genocompile.errors import SearchError
 from genocompile.searchers.registry import SearchOptions
+from search_helpers import kill_once_checkpointed
 from genocompile.searchers.gradient.history import HISTORY_NAME, PLOT_NAME
 from genocompile.searchers.gradient.supernet import SuperNet, SupernetSpec
 
@@ -116,16 +112,7 @@ def test_kill_9_loses_at_most_the_epoch_in_flight(tmp_path):
     out = tmp_path / "k"
     budget = 5
     extra = {**TINY, **SMALL_DEPLOY, "steps_per_epoch": 8}
-    script = tmp_path / "search.py"
-    script.write_text(KILL_SCRIPT.format(extra=extra))
-    proc = subprocess.Popen([sys.executable, str(script), str(out), str(budget)], env={**os.environ})
-    state = out / checkpoint.STATE_NAME
-    deadline = time.time() + 120
-    while not state.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.02)
-    time.sleep(0.3)  # into the next epoch
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    kill_once_checkpointed(KILL_SCRIPT.format(extra=extra), [out, budget], out / checkpoint.STATE_NAME, tmp_path)
     saved = checkpoint.load_state(out)["epochs"]  # the file is whole: never half-written
     assert 1 <= saved < budget, "the kill must land mid-search"
     assert not (out / "genotype.json").exists()
