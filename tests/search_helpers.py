@@ -51,3 +51,15 @@ def kill_once_checkpointed(script_text: str, args: list[str], state, tmp_path, s
     time.sleep(settle)  # into the next epoch
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+
+
+def ok_rows(out) -> list[tuple[str, float]]:
+    """(hash, fitness) of DIR's finished evaluations in commit order, read straight from the journal file (so a
+    test can watch a search running in another process); [] while the journal is being created."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(out / "journal.sqlite") as db:
+            return db.execute("SELECT hash, fitness FROM evaluations WHERE status = 'ok' ORDER BY id").fetchall()
+    except sqlite3.OperationalError:
+        return []

@@ -4,7 +4,6 @@ builds to torch and ONNX with parity, and the auxiliary cells it was trained wit
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -18,18 +17,11 @@ from genocompile.genotype import load_genotype
 from genocompile.ir import lower
 from genocompile.models import build_reference
 from genocompile.passes import optimize
+from search_helpers import ok_rows
 
 TINY = {"stage1_steps": "2", "stage2_steps": "2", "teacher_steps": "2", "train": "16", "valid": "8",
         "batch_size": "4", "agg": "8", "teacher_agg": "8", "rl_batch": "2", "early_p0": "0.3", "deploy_input": "64"}
 AUX = "aux_clfs"
-
-
-def ok_rows(out) -> list[tuple[str, float]]:
-    try:
-        with sqlite3.connect(out / "journal.sqlite") as db:
-            return db.execute("SELECT hash, fitness FROM evaluations WHERE status = 'ok' ORDER BY id").fetchall()
-    except sqlite3.OperationalError:  # the journal is being created
-        return []
 
 
 @pytest.fixture(scope="module")

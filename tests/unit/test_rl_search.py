@@ -3,7 +3,6 @@ fvcore count), resume, kill -9 then rerun, the --json line, the reward curve, sa
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ import torch
 from genocompile.cost.constraints import Constraints
 from genocompile.genotype import load_genotype
 from genocompile.searchers.registry import SearchOptions, get_searcher
+from search_helpers import ok_rows
 
 LIMIT = 250_000_000
 TINY = {"proxy_channels": "4", "proxy_layers": "3", "proxy_input": "8", "epochs": "2", "early_p0": "0.5",
@@ -30,14 +30,6 @@ def independent_multiadds(genotype) -> int:
     analysis = FlopCountAnalysis(model, torch.zeros(1, 3, *genotype.network.input_size))
     analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
     return int(analysis.total())
-
-
-def ok_rows(out) -> list[tuple[str, float]]:
-    try:
-        with sqlite3.connect(out / "journal.sqlite") as db:
-            return db.execute("SELECT hash, fitness FROM evaluations WHERE status = 'ok' ORDER BY id").fetchall()
-    except sqlite3.OperationalError:  # the journal is being created
-        return []
 
 
 @pytest.mark.parametrize("algo", ["reinforce"])  # PPO runs in the kill -9 test below
